@@ -1,0 +1,65 @@
+# The one interface that people, CI and the workflows call. Every target sets up what it needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+# Node 20 is what this machine has; the workflows run Node 22.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The sagemaker SDK reports usage unless told not to; synth and tests never reach the network.
+export SAGEMAKER_TELEMETRY_OPT_OUT := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup synth test lint format schemas bench lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(PY_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP) ## create .venv and node_modules (idempotent)
+
+synth: setup ## bundle every model, synthesize every stack into cdk.out, print a summary
+	npx cdk synth --quiet
+	$(PY) -m ops summary cdk.out
+
+test: setup ## run every test
+	$(PY) -m pytest
+
+lint: setup ## ruff, format check and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy app.py stacks bundler configs ops
+
+format: setup ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+schemas: setup ## regenerate configs/schema/*.json from the typed config models
+	$(PY) -m configs.schema_gen
+
+bench: setup ## bundler throughput against the sagemaker SDK (prints a table)
+	$(PY) -m bundler.bench
+
+lock: ## re-resolve constraints.txt from pyproject.toml in a throw-away environment
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .venv-lock
+
+clean: ## remove build outputs and caches (keeps the environments)
+	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache

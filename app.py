@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""CDK entry point: every `models/*/config.yaml` x every `configs/*.yaml` becomes a stack.
+
+No resources are defined here. A bad config or an unbundlable model folder ends synth with one
+readable message and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from bundler import BundleError
+from configs.loader import ConfigError, load_project
+from stacks.assembly import add_stacks
+
+ROOT = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    app = cdk.App()
+    root = Path(app.node.try_get_context("projectRoot") or ROOT)
+    cache_dir = Path(app.node.try_get_context("bundleCacheDir") or ROOT / ".cache" / "bundles")
+    try:
+        project = load_project(root)
+        add_stacks(app, project, cache_dir=cache_dir)
+    except (ConfigError, BundleError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Build a model bundle through a content-addressed cache.
+
+The cache key is a sha256 over the bundler's format version, the compressor, and every entry's
+archive name, mode, size and content digest, so any changed input byte gives a new key and an
+unchanged model is never packed twice. Content digests are remembered per file by (device, inode,
+size, mtime, ctime), as git's index does, so a warm synth does not re-read large weights either.
+
+Archives are written to a temporary file in the cache directory and renamed into place only when
+complete, with their metadata written last: an interrupted build leaves no entry to be reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bundler.archive import COMPRESSOR, write_archive
+from bundler.layout import BundleError, BundleSpec, Entry, collect
+
+FORMAT_VERSION = 1
+READ_CHUNK = 4 << 20
+DIGESTS = "digests.json"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A built model.tar.gz."""
+
+    path: Path
+    sha256: str
+    size: int
+    files: int
+    cached: bool
+
+
+def build(spec: BundleSpec, cache_dir: Path) -> Bundle:
+    """Return the bundle for `spec`, building it only when no cached copy matches."""
+    entries = collect(spec)
+    _prepare(cache_dir)
+    memo = _DigestMemo(cache_dir / DIGESTS)
+    stats = {entry.arcname: entry.source.stat() for entry in entries}
+    key = cache_key(entries, [memo.digest(e.source, stats[e.arcname]) for e in entries])
+    memo.save()
+
+    archive = cache_dir / f"{key}.tar.gz"
+    meta_path = cache_dir / f"{key}.json"
+    meta = _read_meta(meta_path)
+    if meta is not None and archive.is_file() and archive.stat().st_size == meta["size"]:
+        return Bundle(archive, meta["sha256"], meta["size"], len(entries), cached=True)
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".partial", dir=cache_dir)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            sha256, size = write_archive(entries, raw, stats=stats)
+            raw.flush()
+            os.fsync(raw.fileno())
+        tmp.replace(archive)
+        _write_atomic(
+            meta_path,
+            json.dumps(
+                {
+                    "sha256": sha256,
+                    "size": size,
+                    "compressor": COMPRESSOR,
+                    "format": FORMAT_VERSION,
+                    "files": len(entries),
+                },
+                indent=1,
+            ).encode(),
+        )
+    except OSError as error:
+        raise BundleError(
+            f"{spec.model_dir}: cannot write the bundle to {cache_dir} ({error.strerror or error})"
+        ) from error
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return Bundle(archive, sha256, size, len(entries), cached=False)
+
+
+def cache_key(entries: Sequence[Entry], digests: Sequence[str]) -> str:
+    key = hashlib.sha256(f"bundler-format:{FORMAT_VERSION}\ncompressor:{COMPRESSOR}\n".encode())
+    for entry, digest in zip(entries, digests, strict=True):
+        mode = "755" if entry.executable else "644"
+        key.update(f"{entry.arcname}\0{mode}\0{digest}\n".encode())
+    return key.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _prepare(cache_dir: Path) -> None:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BundleError(f"cannot create the bundle cache {cache_dir} ({error.strerror})") from (
+            error
+        )
+    if not os.access(cache_dir, os.W_OK | os.X_OK):
+        raise BundleError(
+            f"the bundle cache {cache_dir} is not writable; fix its permissions "
+            "or point the cache elsewhere"
+        )
+
+
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+        return None
+    return meta
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            Path(tmp).unlink()
+
+
+class _DigestMemo:
+    """sha256 of files, remembered while their stat says they are unchanged."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.changed = False
+        try:
+            loaded = json.loads(path.read_bytes())
+            self.known: dict[str, list[Any]] = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            self.known = {}
+
+    def digest(self, source: Path, st: os.stat_result) -> str:
+        stamp = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        known = self.known.get(str(source))
+        if known is not None and known[:5] == stamp:
+            return str(known[5])
+        value = file_sha256(source)
+        self.known[str(source)] = [*stamp, value]
+        self.changed = True
+        return value
+
+    def save(self) -> None:
+        if self.changed:
+            with contextlib.suppress(OSError):  # the memo only saves time; losing it is fine
+                _write_atomic(self.path, json.dumps(self.known, sort_keys=True).encode())

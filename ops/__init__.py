@@ -1,0 +1,1 @@
+"""Operational helpers that the Makefile and workflows call: `python -m ops <command>`."""

@@ -1,0 +1,71 @@
+"""`AWS::SageMaker::Model`: the serving image, the bundle, and how to start it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+# Where SageMaker extracts the bundle's code/ folder inside the container.
+CODE_DIR = "/opt/ml/model/code"
+
+
+class ServingModel(Construct):
+    """A SageMaker Model for one bundle.
+
+    The model has no explicit name, so a new bundle, image or setting gives a new Model (and
+    with it a new EndpointConfig) while the Endpoint is updated in place through its
+    deployment guardrails.
+
+    Args:
+        image_uri: the SageMaker PyTorch inference image.
+        model_data_url: S3 URL of model.tar.gz.
+        role: the execution role; the model waits for its policy.
+        entry_point: the inference script's path under code/ (SAGEMAKER_PROGRAM). An empty
+            SAGEMAKER_PROGRAM makes /ping report healthy while invocations hang.
+        network_isolation: run the container without network access.
+        environment: extra container environment variables.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        image_uri: str,
+        model_data_url: str,
+        role: iam.Role,
+        entry_point: str,
+        region: str,
+        network_isolation: bool,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, id_)
+        if not entry_point:
+            raise ValueError("entry_point must name the inference script")
+        self.resource = sagemaker.CfnModel(
+            self,
+            "Resource",
+            execution_role_arn=role.role_arn,
+            enable_network_isolation=network_isolation,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image_uri,
+                mode="SingleModel",
+                model_data_url=model_data_url,
+                environment={
+                    **environment,
+                    "SAGEMAKER_PROGRAM": entry_point,
+                    "SAGEMAKER_SUBMIT_DIRECTORY": CODE_DIR,
+                    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+                    "SAGEMAKER_REGION": region,
+                },
+            ),
+        )
+        # SageMaker checks the role when the model is created: its policy must exist first.
+        # (The role itself is already a dependency through the GetAtt of its ARN.)
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            self.resource.node.add_dependency(policy)
+        self.model_name = self.resource.attr_model_name

@@ -1,0 +1,79 @@
+"""Shared fixtures. The real app is synthesized once per test session, in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Set before aws_cdk is imported anywhere: the CDK's node process reads them at start-up.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The real app, synthesized: templates by stack name and the bundles that went in."""
+
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+    built: Any  # stacks.assembly.Built
+    project: Any  # configs.loader.Project
+
+    def template(self, stack_name: str) -> Any:
+        from aws_cdk.assertions import Template
+
+        return Template.from_json(self.templates[stack_name])
+
+
+def synthesize(root: Path, outdir: Path, cache_dir: Path) -> Synthesized:
+    """Load `root`'s configs and synthesize every stack into `outdir`, in this process."""
+    from aws_cdk import App
+
+    from configs.loader import load_project
+    from stacks.assembly import add_stacks
+
+    project = load_project(root)
+    # The same context the CLI passes from cdk.json, so templates match `npx cdk synth`.
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    app = App(outdir=str(outdir), context=context)
+    built = add_stacks(app, project, cache_dir=cache_dir)
+    assembly = app.synth()
+    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
+    return Synthesized(outdir, templates, built, project)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    base = tmp_path_factory.mktemp("synth")
+    return synthesize(ROOT, base / "cdk.out", base / "bundles")
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the project's configs and models to change freely."""
+    for name in ("configs", "models"):
+        shutil.copytree(
+            ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "schema")
+        )
+    yield tmp_path
+
+
+def write_yaml(path: Path, data: Any) -> Path:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())

@@ -1,0 +1,76 @@
+"""cfn-lint and cdk-nag over every synthesized template: zero findings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Synthesized
+
+CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+
+
+def test_cfn_lint_finds_nothing(synth: Synthesized) -> None:
+    templates = sorted(str(p) for p in synth.outdir.glob("*.template.json"))
+    assert len(templates) == len(synth.templates)
+    result = subprocess.run(
+        [CFN_LINT, "--format", "parseable", *templates],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_cfn_lint_would_catch_a_broken_template(tmp_path: Path, synth: Synthesized) -> None:
+    template = json.loads(json.dumps(synth.templates["Staging-iris"]))
+    config = next(
+        r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::EndpointConfig"
+    )
+    config["Properties"]["ProductionVariants"][0]["InitialInstanceCount"] = "two"
+    path = tmp_path / "broken.template.json"
+    path.write_text(json.dumps(template))
+    result = subprocess.run([CFN_LINT, str(path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "E3012 'two' is not of type 'integer'" in result.stdout
+
+
+def test_cdk_nag_reports_no_unacknowledged_findings(synth: Synthesized) -> None:
+    report = json.loads((synth.outdir / "validation-report.json").read_text())
+    violations = [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])]
+    assert violations == []
+
+
+def test_cdk_nag_runs_and_fails_synth_on_a_finding(tmp_path: Path) -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_s3 as s3
+
+    from stacks.nag import add_checks
+
+    app = App(outdir=str(tmp_path))
+    s3.Bucket(Stack(app, "Careless"), "Open")
+    add_checks(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
+    assert {"AwsSolutions-S1", "AwsSolutions-S10"} <= rules
+
+
+def test_every_acknowledgement_is_scoped_and_has_a_reason(synth: Synthesized) -> None:
+    acknowledged = {}
+    for path in synth.outdir.glob("*.metadata.json"):
+        for construct, entries in json.loads(path.read_text()).items():
+            for entry in entries:
+                if entry["type"] == "aws:cdk:acknowledged-rules":
+                    acknowledged.update({(construct, k): v for k, v in entry["data"].items()})
+    assert acknowledged, "the execution roles acknowledge their two wildcards"
+    for (construct, rule), reason in acknowledged.items():
+        assert "[" in rule, f"{construct}: {rule} must name one finding, not a whole rule"
+        assert len(reason) > 30, f"{construct}: {rule} needs a reason"
+        assert "/ExecutionRole/" in construct, f"unexpected acknowledgement on {construct}"

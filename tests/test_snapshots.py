@@ -1,0 +1,41 @@
+"""One snapshot per stack, with bundle hashes and account ids normalised.
+
+A change to any template shows up here as a reviewable diff; refresh with
+`.venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update` once it is intended.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from tests.conftest import Synthesized
+
+STACKS = ["Staging-iris", "Prod-iris"]
+
+
+def normalise(template: dict[str, Any], synth: Synthesized) -> Any:
+    text = json.dumps(template, sort_keys=True)
+    for bundle in synth.built.bundles.values():
+        text = text.replace(bundle.sha256, "<bundle-sha256>")
+    text = re.sub(r'"bytes": \d+', '"bytes": "<bundle-bytes>"', text)
+    for env in synth.project.environments.values():
+        text = text.replace(env.account, "<account>")
+    return json.loads(text)
+
+
+@pytest.fixture
+def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_template_snapshot(
+    synth: Synthesized, snapshot_json: SnapshotAssertion, stack: str
+) -> None:
+    assert normalise(synth.templates[stack], synth) == snapshot_json
