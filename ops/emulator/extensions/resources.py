@@ -1,0 +1,501 @@
+"""CloudFormation resource types the stacks use and moto 5.2.5 skips or gets wrong.
+
+Each class is a moto `CloudFormationModel` registered in moto's own type map, so the stock
+engine creates, updates and deletes the resource through the service backend, where the API
+(DescribeAlarms, DescribeScalableTargets, ListSubscriptionsByTopic, DescribeEndpoint) shows it.
+Without these, moto logs "No Moto CloudFormation support", marks the resource complete and
+creates nothing, or (SageMaker) ignores the explicit name in the template.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudwatch.models import (
+    Dimension,
+    Metric,
+    MetricDataQuery,
+    MetricStat,
+    cloudwatch_backends,
+)
+from moto.core.common_models import CloudFormationModel
+from moto.core.utils import utcnow
+from moto.sagemaker import models as sm
+from moto.sns.models import sns_backends
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    return str(value).lower() == "true"
+
+
+# --------------------------------------------------------------------------------------------
+# CloudWatch
+
+
+class CfnAlarm(CloudFormationModel):
+    """AWS::CloudWatch::Alarm: a metric alarm (single metric or metric math)."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name = name
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CfnAlarm:
+        props = cloudformation_json["Properties"]
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=resource_name,
+            namespace=props.get("Namespace"),
+            metric_name=props.get("MetricName"),
+            metric_data_queries=_queries(props.get("Metrics")),
+            comparison_operator=props["ComparisonOperator"],
+            evaluation_periods=int(props["EvaluationPeriods"]),
+            datapoints_to_alarm=_int(props.get("DatapointsToAlarm")),
+            period=_int(props.get("Period")),  # type: ignore[arg-type]
+            threshold=float(props["Threshold"]) if "Threshold" in props else None,  # type: ignore[arg-type]
+            statistic=props.get("Statistic"),
+            extended_statistic=props.get("ExtendedStatistic"),
+            description=props.get("AlarmDescription"),
+            dimensions=props.get("Dimensions", []),
+            alarm_actions=props.get("AlarmActions", []),
+            ok_actions=props.get("OKActions", []),
+            insufficient_data_actions=props.get("InsufficientDataActions", []),
+            unit=props.get("Unit"),
+            actions_enabled=_bool(props.get("ActionsEnabled"), True),
+            treat_missing_data=props.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=props.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=props.get("ThresholdMetricId"),
+            tags=props.get("Tags", []),
+        )
+        return cls(alarm.name, alarm.alarm_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: CfnAlarm,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CfnAlarm:
+        if new_resource_name != original_resource.name:
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _queries(metrics: list[dict[str, Any]] | None) -> list[MetricDataQuery] | None:
+    if not metrics:
+        return None
+    queries = []
+    for query in metrics:
+        stat = query.get("MetricStat")
+        metric_stat = None
+        if stat:
+            metric = stat["Metric"]
+            metric_stat = MetricStat(
+                metric=Metric(
+                    metric_name=metric.get("MetricName"),
+                    namespace=metric.get("Namespace"),
+                    dimensions=[
+                        Dimension(name=d["Name"], value=d["Value"])
+                        for d in metric.get("Dimensions", [])
+                    ],
+                ),
+                period=stat.get("Period"),
+                stat=stat.get("Stat"),
+                unit=stat.get("Unit"),
+            )
+        queries.append(
+            MetricDataQuery(
+                query_id=query["Id"],
+                label=query.get("Label"),
+                period=query.get("Period"),
+                return_data=query.get("ReturnData"),
+                expression=query.get("Expression"),
+                metric_stat=metric_stat,
+            )
+        )
+    return queries
+
+
+# --------------------------------------------------------------------------------------------
+# Application Auto Scaling
+
+
+class CfnScalableTarget(CloudFormationModel):
+    """AWS::ApplicationAutoScaling::ScalableTarget (Ref: `<resource id>|<dimension>|<ns>`)."""
+
+    def __init__(self, namespace: str, resource_id: str, dimension: str) -> None:
+        self.namespace = namespace
+        self.resource_id = resource_id
+        self.dimension = dimension
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.resource_id}|{self.dimension}|{self.namespace}"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CfnScalableTarget:
+        props = cloudformation_json["Properties"]
+        suspended = props.get("SuspendedState")
+        target = applicationautoscaling_backends[account_id][region_name].register_scalable_target(
+            namespace=props["ServiceNamespace"],
+            r_id=props["ResourceId"],
+            dimension=props["ScalableDimension"],
+            min_capacity=int(props["MinCapacity"]),
+            max_capacity=int(props["MaxCapacity"]),
+            role_arn=props.get("RoleARN", ""),
+            suspended_state=suspended,  # type: ignore[arg-type]
+        )
+        return cls(target.service_namespace, target.resource_id, target.scalable_dimension)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: CfnScalableTarget,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CfnScalableTarget:
+        props = cloudformation_json["Properties"]
+        if (props["ResourceId"], props["ScalableDimension"]) != (
+            original_resource.resource_id,
+            original_resource.dimension,
+        ):
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = applicationautoscaling_backends[account_id][region_name]
+        for key, policy in list(backend.policies.items()):
+            if (policy.resource_id, policy.scalable_dimension) == (
+                self.resource_id,
+                self.dimension,
+            ):
+                backend.delete_scaling_policy(
+                    policy.policy_name, self.namespace, self.resource_id, self.dimension
+                )
+                backend.policies.pop(key, None)
+        backend.deregister_scalable_target(self.namespace, self.resource_id, self.dimension)
+
+
+class CfnScalingPolicy(CloudFormationModel):
+    """AWS::ApplicationAutoScaling::ScalingPolicy, on a target given by id or by its parts."""
+
+    def __init__(self, arn: str, name: str, namespace: str, resource_id: str, dimension: str):
+        self.arn = arn
+        self.name = name
+        self.namespace = namespace
+        self.resource_id = resource_id
+        self.dimension = dimension
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "PolicyName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CfnScalingPolicy:
+        props = cloudformation_json["Properties"]
+        if props.get("ScalingTargetId"):
+            resource_id, dimension, namespace = str(props["ScalingTargetId"]).split("|")
+        else:
+            namespace = props["ServiceNamespace"]
+            resource_id = props["ResourceId"]
+            dimension = props["ScalableDimension"]
+        policy_type = props["PolicyType"]
+        body = props.get("TargetTrackingScalingPolicyConfiguration") or props.get(
+            "StepScalingPolicyConfiguration"
+        )
+        policy = applicationautoscaling_backends[account_id][region_name].put_scaling_policy(
+            policy_name=resource_name,
+            service_namespace=namespace,
+            resource_id=resource_id,
+            scalable_dimension=dimension,
+            policy_body=body,
+            policy_type=policy_type,
+        )
+        return cls(policy.policy_arn, resource_name, namespace, resource_id, dimension)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: CfnScalingPolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CfnScalingPolicy:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = applicationautoscaling_backends[account_id][region_name]
+        try:
+            backend.delete_scaling_policy(
+                self.name, self.namespace, self.resource_id, self.dimension
+            )
+        except Exception:  # already gone with its scalable target
+            return
+
+
+# --------------------------------------------------------------------------------------------
+# SNS
+
+
+class CfnSubscription(CloudFormationModel):
+    """AWS::SNS::Subscription (Ref: the subscription ARN)."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CfnSubscription:
+        props = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        subscription = backend.subscribe(props["TopicArn"], props["Endpoint"], props["Protocol"])
+        for key in ("FilterPolicy", "RawMessageDelivery", "RedrivePolicy", "FilterPolicyScope"):
+            if key in props:
+                value = props[key]
+                text = value if isinstance(value, str) else json.dumps(value)
+                if key == "RawMessageDelivery":
+                    text = str(value).lower()
+                backend.set_subscription_attributes(subscription.arn, key, text)
+        return cls(subscription.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: CfnSubscription,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CfnSubscription:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        sns_backends[account_id][region_name].unsubscribe(self.arn)
+
+
+class CfnTopicPolicy(CloudFormationModel):
+    """AWS::SNS::TopicPolicy: sets the policy document on each listed topic."""
+
+    def __init__(self, topics: list[str], name: str) -> None:
+        self.topics = topics
+        self.name = name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::TopicPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CfnTopicPolicy:
+        props = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        document = json.dumps(props["PolicyDocument"])
+        for topic_arn in props["Topics"]:
+            backend.get_topic(topic_arn).policy = document
+        return cls(list(props["Topics"]), resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: CfnTopicPolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CfnTopicPolicy:
+        return cls.create_from_cloudformation_json(
+            original_resource.name, cloudformation_json, account_id, region_name
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# SageMaker: explicit names, and an Endpoint that is updated in place.
+
+
+class NamedModel(sm.Model, CloudFormationModel):
+    """AWS::SageMaker::Model that honours `ModelName`."""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ModelName"
+
+
+class NamedEndpointConfig(sm.FakeEndpointConfig, CloudFormationModel):
+    """AWS::SageMaker::EndpointConfig that honours `EndpointConfigName`."""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "EndpointConfigName"
+
+
+class NamedEndpoint(sm.FakeEndpoint, CloudFormationModel):
+    """AWS::SageMaker::Endpoint that honours `EndpointName` and, like SageMaker's
+    UpdateEndpoint, moves the existing endpoint to a new EndpointConfig instead of deleting
+    and recreating it."""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "EndpointName"
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: sm.FakeEndpoint,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> sm.FakeEndpoint:
+        if new_resource_name != original_resource.endpoint_name:  # a rename replaces it
+            return super().update_from_cloudformation_json(  # type: ignore[no-any-return]
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        backend = sm.sagemaker_backends[account_id][region_name]
+        props = cloudformation_json["Properties"]
+        config_name = props["EndpointConfigName"]
+        config = backend.describe_endpoint_config(config_name)
+        endpoint = backend.endpoints[original_resource.endpoint_name]
+        endpoint.endpoint_config_name = config_name
+        endpoint.production_variants = endpoint._process_production_variants(
+            config["ProductionVariants"]
+        )
+        endpoint.data_capture_config = config["DataCaptureConfig"]
+        endpoint.last_modified_time = utcnow()
+        return endpoint
+
+
+MODELS: tuple[type[CloudFormationModel], ...] = (
+    CfnAlarm,
+    CfnScalableTarget,
+    CfnScalingPolicy,
+    CfnSubscription,
+    CfnTopicPolicy,
+    NamedModel,
+    NamedEndpointConfig,
+    NamedEndpoint,
+)

@@ -1,0 +1,176 @@
+"""InvokeEndpoint answered by the deployed model itself.
+
+Stock moto answers every InvokeEndpoint with canned text. Here the emulator looks the endpoint
+up the way SageMaker does (Endpoint -> EndpointConfig production variant -> Model ->
+`ModelDataUrl`), reads that model.tar.gz from its own S3, and forwards the request to the local
+serving stack (`ops.serve`: SageMaker's PyTorch inference toolkit) started for that archive.
+Servers start on the first request for an archive and are reused; at most
+`EMULATOR_MODEL_SERVERS` (default 2) run at once, least recently used first out, so twenty
+endpoints do not mean twenty JVMs on a small machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Protocol
+
+from moto.s3.models import s3_backends
+from moto.sagemaker.models import sagemaker_backends
+from moto.sagemakerruntime import responses as runtime_responses
+
+INVOKE_TIMEOUT_S = 60.0
+
+
+class ModelServer(Protocol):
+    url: str
+
+    def stop(self) -> None: ...
+
+
+class ModelError(Exception):
+    """What SageMaker returns as a ModelError (HTTP 424) when the container fails a request."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ServerPool:
+    """Model servers by archive digest + container environment; least recently used evicted."""
+
+    def __init__(self, limit: int, work_dir: Path) -> None:
+        self.limit = max(1, limit)
+        self.work_dir = work_dir
+        self._servers: OrderedDict[str, ModelServer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def server_for(self, archive: bytes, environment: dict[str, str]) -> ModelServer:
+        key = hashlib.sha256(
+            archive + json.dumps(environment, sort_keys=True).encode()
+        ).hexdigest()
+        with self._lock:
+            server = self._servers.get(key)
+            if server is not None:
+                self._servers.move_to_end(key)
+                return server
+            while len(self._servers) >= self.limit:
+                _, oldest = self._servers.popitem(last=False)
+                oldest.stop()
+            folder = self.work_dir / key[:16]
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "model.tar.gz"
+            path.write_bytes(archive)
+            server = start_model_server(path, environment)
+            self._servers[key] = server
+            return server
+
+    def stop_all(self) -> None:
+        with self._lock:
+            while self._servers:
+                _, server = self._servers.popitem(last=False)
+                server.stop()
+
+
+def start_model_server(archive: Path, environment: dict[str, str]) -> ModelServer:
+    """Start SageMaker's PyTorch serving stack for `archive` on a free loopback port."""
+    from ops import serve  # the local serving stack; imported late, it is heavy
+
+    return serve.start(archive, environment=environment)  # type: ignore[no-any-return]
+
+
+_pool: ServerPool | None = None
+
+
+def pool() -> ServerPool:
+    global _pool
+    if _pool is None:
+        limit = int(os.environ.get("EMULATOR_MODEL_SERVERS", "2"))
+        work_dir = Path(tempfile.mkdtemp(prefix="emulator-models-"))
+        _pool = ServerPool(limit, work_dir)
+    return _pool
+
+
+def shutdown() -> None:
+    if _pool is not None:
+        _pool.stop_all()
+
+
+def resolve_model(account_id: str, region: str, endpoint_name: str) -> tuple[str, dict[str, Any]]:
+    """The variant's name and its Model's primary container, as SageMaker would route."""
+    backend = sagemaker_backends[account_id][region]
+    endpoint = backend.endpoints.get(endpoint_name)
+    if endpoint is None:
+        raise LookupError(f"Endpoint {endpoint_name} of account {account_id} not found.")
+    config = backend.endpoint_configs[endpoint.endpoint_config_name]
+    variant = config.production_variants[0]
+    model = backend.models[variant["ModelName"]]
+    return str(variant["VariantName"]), dict(model.primary_container)
+
+
+def read_s3(account_id: str, url: str) -> bytes:
+    if not url.startswith("s3://"):
+        raise ValueError(f"ModelDataUrl {url} is not an s3:// URL")
+    bucket, _, key = url[len("s3://") :].partition("/")
+    return bytes(s3_backends[account_id]["aws"].get_object(bucket, key).value)
+
+
+def invoke(server: ModelServer, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL we started
+        f"{server.url}/invocations",
+        data=body,
+        method="POST",
+        headers={"Content-Type": content_type, "Accept": accept},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT_S) as response:  # noqa: S310
+            return response.read(), response.headers.get("Content-Type", accept)
+    except urllib.error.HTTPError as error:
+        raise ModelError(error.code, error.read().decode(errors="replace")) from error
+
+
+def _invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | str]:
+    endpoint_name = self._get_param("EndpointName") or self.path.split("/")[2]
+    account_id, region = self.current_account, self.region
+    try:
+        variant, container = resolve_model(account_id, region, endpoint_name)
+    except LookupError as error:
+        return _error(400, "ValidationError", str(error))
+    try:
+        archive = read_s3(account_id, container["ModelDataUrl"])
+        server = pool().server_for(archive, dict(container.get("Environment") or {}))
+        body, content_type = invoke(
+            server,
+            self.body if isinstance(self.body, bytes) else str(self.body).encode(),
+            self.headers.get("Content-Type", "application/json"),
+            self.headers.get("Accept", "application/json"),
+        )
+    except ModelError as error:
+        return _error(
+            424,
+            "ModelError",
+            f"Received client error ({error.status}) from primary with message "
+            f'"{error.message}".',
+            OriginalStatusCode=error.status,
+            OriginalMessage=error.message,
+        )
+    except Exception as error:
+        return _error(424, "ModelError", f"the model server did not answer: {error}")
+    return 200, {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}, body
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, str], str]:
+    payload = {"__type": code, "message": message, **extra}
+    return status, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(payload)
+
+
+def install() -> None:
+    runtime_responses.SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign,assignment]
