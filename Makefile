@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup synth test lint format schemas bench lock clean
+.PHONY: help setup synth test lint format schemas bench lock clean diff
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,27 @@ lock: ## re-resolve constraints.txt from pyproject.toml in a throw-away environm
 	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf .venv-lock
+
+# `make diff BASE=<ref>`: the base ref is synthesized from a git worktree with this checkout's
+# environments, so the diff shows what the working tree changes. DIFF_OUTPUT=<file> writes the
+# Markdown to a file; DIFF_ARGS passes options (e.g. --fail-on-destructive) to `python -m ops diff`.
+BASE ?= origin/main
+DIFF_DIR := .cache/diff
+DIFF_OUTPUT ?=
+DIFF_ARGS ?=
+
+diff: setup ## Markdown of what the working tree changes against BASE (make diff BASE=<ref>)
+	rm -rf $(DIFF_DIR)
+	git worktree prune
+	git worktree add --quiet --detach $(DIFF_DIR)/src '$(BASE)'
+	cd $(DIFF_DIR)/src && $(CURDIR)/node_modules/.bin/cdk synth --quiet \
+		--app '$(CURDIR)/$(PY) app.py' --output $(CURDIR)/$(DIFF_DIR)/base.out \
+		--context bundleCacheDir=$(CURDIR)/.cache/bundles
+	git worktree remove --force $(DIFF_DIR)/src
+	npx cdk synth --quiet --output $(DIFF_DIR)/head.out
+	$(PY) -m ops diff --base $(DIFF_DIR)/base.out --head $(DIFF_DIR)/head.out \
+		--base-label '$(BASE)' --head-label "$$(git rev-parse --short HEAD)+working tree" \
+		$(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT)) $(DIFF_ARGS)
 
 clean: ## remove build outputs and caches (keeps the environments)
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache

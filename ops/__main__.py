@@ -6,11 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ops import summary
+from ops import diff, summary
 
 # Each command module exposes `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
     "summary": (summary.__doc__ or "", summary.add_arguments, summary.run),
+    "diff": (diff.__doc__ or "", diff.add_arguments, diff.run),
 }
 
 
