@@ -15,7 +15,7 @@ import aws_cdk as cdk
 
 from bundler import BundleError
 from configs.loader import ConfigError, Project, load_project
-from stacks.assembly import add_stacks
+from stacks.assembly import add_stacks, parse_selection
 
 ROOT = Path(__file__).resolve().parent
 
@@ -31,7 +31,9 @@ def main() -> int:
             account=app.node.try_get_context("targetAccount"),
             region=app.node.try_get_context("targetRegion"),
         )
-        add_stacks(app, project, cache_dir=cache_dir)
+        # `-c stacks='Staging-*'`: only these stacks are built, and only their models bundled.
+        selection = parse_selection(app.node.try_get_context("stacks"))
+        add_stacks(app, project, cache_dir=cache_dir, selection=selection)
     except (ConfigError, BundleError) as error:
         print(error, file=sys.stderr)
         return 1

@@ -33,6 +33,20 @@ except ImportError:  # pragma: no cover - isal is a pinned dependency
     COMPRESSOR = "stdlib-gzip-l6"
 
 
+class HashingReader:
+    """A read-only view of a source file that hashes what is read, so one pass both packs a
+    file and yields its content digest (the cache key needs it)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.digest.update(data)
+        return data
+
+
 class HashingWriter:
     """A write-only file object that hashes and counts what passes through it."""
 
@@ -110,6 +124,7 @@ def write_archive(
     *,
     stats: dict[str, os.stat_result] | None = None,
     threads: int | None = None,
+    digests: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     """Write the archive to `raw`; return (sha256 hex, size in bytes) of the compressed bytes.
 
@@ -119,6 +134,8 @@ def write_archive(
         stats: the stat of each source taken when its digest was computed; a file whose size or
             mtime differs afterwards changed while being bundled, and the build fails.
         threads: compression threads; defaults to every core.
+        digests: when given, filled with each entry's content sha256 (by archive name),
+            computed from the same reads that fill the archive.
     """
     out = HashingWriter(raw)
     members = sorted(
@@ -149,8 +166,9 @@ def write_archive(
                             "build again once it is written"
                         )
                     info = _info(entry.arcname, size=before.st_size, executable=entry.executable)
+                    reader = HashingReader(source) if digests is not None else source
                     try:
-                        tar.addfile(info, source)
+                        tar.addfile(info, reader)
                     except OSError as error:
                         if "unexpected end of data" in str(error):
                             raise BundleError(
@@ -163,6 +181,8 @@ def write_archive(
                             f"{entry.source}: changed while being bundled; "
                             "build again once it is written"
                         )
+                    if isinstance(reader, HashingReader) and digests is not None:
+                        digests[entry.arcname] = reader.digest.hexdigest()
     finally:
         gz.close()
     return out.digest.hexdigest(), out.size

@@ -26,6 +26,8 @@ from bundler.layout import BundleError, BundleSpec, Entry, collect
 
 FORMAT_VERSION = 1
 READ_CHUNK = 4 << 20
+# Unknown files up to this many bytes are hashed before deciding whether to build.
+PREHASH_LIMIT = 64 << 20
 DIGESTS = "digests.json"
 
 
@@ -41,30 +43,74 @@ class Bundle:
 
 
 def build(spec: BundleSpec, cache_dir: Path) -> Bundle:
-    """Return the bundle for `spec`, building it only when no cached copy matches."""
+    """Return the bundle for `spec`, building it only when no cached copy matches.
+
+    Files the digest memo does not know must be read to find the key. When they are small
+    they are hashed first; when they are large (new or retrained weights) they are hashed by
+    the same reads that fill the archive, so a cold build reads its weights once. The price:
+    a large file touched without changing its bytes costs one compression instead of one hash.
+    """
     entries = collect(spec)
     _prepare(cache_dir)
     memo = _DigestMemo(cache_dir / DIGESTS)
     stats = {entry.arcname: entry.source.stat() for entry in entries}
-    key = cache_key(entries, [memo.digest(e.source, stats[e.arcname]) for e in entries])
-    memo.save()
+    known = {e.arcname: memo.lookup(e.source, stats[e.arcname]) for e in entries}
+    unknown_bytes = sum(stats[name].st_size for name, digest in known.items() if digest is None)
+    if unknown_bytes <= PREHASH_LIMIT:
+        for entry in entries:
+            if known[entry.arcname] is None:
+                known[entry.arcname] = memo.record(
+                    entry.source, stats[entry.arcname], file_sha256(entry.source)
+                )
+        memo.save()
 
+    if all(digest is not None for digest in known.values()):
+        key = cache_key(entries, [str(known[e.arcname]) for e in entries])
+        cached = _cached(cache_dir, key, len(entries))
+        if cached is not None:
+            return cached
+        return _write(spec, entries, stats, cache_dir, key, memo=None)
+    return _write(spec, entries, stats, cache_dir, None, memo=memo)
+
+
+def _cached(cache_dir: Path, key: str, files: int) -> Bundle | None:
     archive = cache_dir / f"{key}.tar.gz"
-    meta_path = cache_dir / f"{key}.json"
-    meta = _read_meta(meta_path)
+    meta = _read_meta(cache_dir / f"{key}.json")
     if meta is not None and archive.is_file() and archive.stat().st_size == meta["size"]:
-        return Bundle(archive, meta["sha256"], meta["size"], len(entries), cached=True)
+        return Bundle(archive, meta["sha256"], meta["size"], files, cached=True)
+    return None
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".partial", dir=cache_dir)
+
+def _write(
+    spec: BundleSpec,
+    entries: Sequence[Entry],
+    stats: dict[str, os.stat_result],
+    cache_dir: Path,
+    key: str | None,
+    *,
+    memo: _DigestMemo | None,
+) -> Bundle:
+    """Write the archive; with no `key`, find it from the digests the archive pass computed."""
+    fd, tmp_name = tempfile.mkstemp(prefix=".bundle.", suffix=".partial", dir=cache_dir)
     tmp = Path(tmp_name)
     try:
+        digests: dict[str, str] | None = {} if key is None else None
         with os.fdopen(fd, "wb") as raw:
-            sha256, size = write_archive(entries, raw, stats=stats)
+            sha256, size = write_archive(entries, raw, stats=stats, digests=digests)
             raw.flush()
             os.fsync(raw.fileno())
-        tmp.replace(archive)
+        if digests is not None and memo is not None:
+            for entry in entries:
+                memo.record(entry.source, stats[entry.arcname], digests[entry.arcname])
+            memo.save()
+            key = cache_key(entries, [digests[e.arcname] for e in entries])
+            cached = _cached(cache_dir, key, len(entries))
+            if cached is not None:  # touched, not changed: the archive is already there
+                return cached
+        assert key is not None
+        tmp.replace(cache_dir / f"{key}.tar.gz")
         _write_atomic(
-            meta_path,
+            cache_dir / f"{key}.json",
             json.dumps(
                 {
                     "sha256": sha256,
@@ -83,7 +129,7 @@ def build(spec: BundleSpec, cache_dir: Path) -> Bundle:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    return Bundle(archive, sha256, size, len(entries), cached=False)
+    return Bundle(cache_dir / f"{key}.tar.gz", sha256, size, len(entries), cached=False)
 
 
 def cache_key(entries: Sequence[Entry], digests: Sequence[str]) -> str:
@@ -151,15 +197,20 @@ class _DigestMemo:
         except (OSError, ValueError):
             self.known = {}
 
-    def digest(self, source: Path, st: os.stat_result) -> str:
-        stamp = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    def lookup(self, source: Path, st: os.stat_result) -> str | None:
         known = self.known.get(str(source))
-        if known is not None and known[:5] == stamp:
+        if known is not None and known[:5] == self._stamp(st):
             return str(known[5])
-        value = file_sha256(source)
-        self.known[str(source)] = [*stamp, value]
+        return None
+
+    def record(self, source: Path, st: os.stat_result, digest: str) -> str:
+        self.known[str(source)] = [*self._stamp(st), digest]
         self.changed = True
-        return value
+        return digest
+
+    @staticmethod
+    def _stamp(st: os.stat_result) -> list[int]:
+        return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
     def save(self) -> None:
         if self.changed:

@@ -1,7 +1,13 @@
-"""Turns a loaded `Project` into stacks: one `<Prefix>-<model>` per environment x model."""
+"""Turns a loaded `Project` into stacks: one `<Prefix>-<model>` per environment x model.
+
+Only selected stacks are built (`selection`, from the `stacks` context value): a model with no
+selected stack is neither bundled nor hashed, and its image is not looked up.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +15,7 @@ from aws_cdk import App
 
 from bundler import Bundle, BundleSpec, build
 from configs.loader import MODEL_CONFIG, ConfigError, ModelSource, Problem, Project
-from stacks.images import ImageLookupError, inference_image
+from stacks.images import ImageLookupError, ImageResolver
 from stacks.model_stack import ModelStack
 from stacks.nag import add_checks
 
@@ -32,23 +38,54 @@ def bundle_spec(project: Project, source: ModelSource) -> BundleSpec:
     )
 
 
-def add_stacks(app: App, project: Project, *, cache_dir: Path) -> Built:
-    """Bundle each model once and add its stack for every environment; add cdk-nag checks.
+def parse_selection(value: object) -> tuple[str, ...]:
+    """Stack-name patterns from the `stacks` context value: a string of patterns separated by
+    commas or spaces (`-c stacks='Staging-*'`), or a JSON list; none means every stack."""
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, list) else str(value).replace(",", " ").split()
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def add_stacks(
+    app: App, project: Project, *, cache_dir: Path, selection: Sequence[str] = ()
+) -> Built:
+    """Bundle each selected model once and add its stacks; add cdk-nag checks.
+
+    Args:
+        cache_dir: the bundle cache (the image look-up memo lives there too).
+        selection: stack-name glob patterns (`Staging-*`, `Prod-iris`); empty selects all.
 
     Raises:
-        ConfigError: a framework version the SDK has no image for.
+        ConfigError: a framework version the SDK has no image for, or a selection that
+            matches no stack.
         BundleError: a model folder that cannot be bundled.
     """
-    bundles = {
-        name: build(bundle_spec(project, source), cache_dir)
-        for name, source in project.models.items()
-    }
+    deployments = project.deployments()
+    if selection:
+        deployments = [
+            d for d in deployments if any(fnmatch.fnmatchcase(d.stack_name, p) for p in selection)
+        ]
+        if not deployments:
+            raise ConfigError(
+                [
+                    Problem(
+                        project.root / "cdk.json",
+                        "context.stacks",
+                        f"{list(selection)} matches no stack",
+                        "name stacks as <Prefix>-<model> (globs allowed), or leave it unset",
+                    )
+                ],
+                project.root,
+            )
+    bundles = {d.model_name: build(bundle_spec(project, d.source), cache_dir) for d in deployments}
+    images = ImageResolver(cache_dir)
     stacks: dict[str, ModelStack] = {}
     problems: list[Problem] = []
-    for deployment in project.deployments():
+    for deployment in deployments:
         framework = deployment.spec.framework
         try:
-            image_uri = inference_image(
+            image_uri = images.inference_image(
                 framework.pytorch_version,
                 framework.python_version,
                 deployment.environment.region,
@@ -72,6 +109,7 @@ def add_stacks(app: App, project: Project, *, cache_dir: Path) -> Built:
             bundle=bundles[deployment.model_name],
             image_uri=image_uri,
         )
+    images.save()
     if problems:
         raise ConfigError(problems, project.root)
     add_checks(app)
