@@ -15,8 +15,9 @@ from aws_cdk import App
 
 from bundler import Bundle, BundleSpec, build
 from configs.loader import MODEL_CONFIG, ConfigError, ModelSource, Problem, Project
+from configs.settings import ModelSpec
 from stacks.images import ImageLookupError, ImageResolver
-from stacks.model_stack import ModelStack
+from stacks.model_stack import ModelStack, VariantModel
 from stacks.nag import add_checks
 
 
@@ -79,6 +80,10 @@ def add_stacks(
                 project.root,
             )
     bundles = {d.model_name: build(bundle_spec(project, d.source), cache_dir) for d in deployments}
+    # Models that variants of the selected stacks serve are bundled too.
+    for name in sorted({m for d in deployments for m in _variant_model_names(d.spec)}):
+        if name not in bundles:
+            bundles[name] = build(bundle_spec(project, _source(project, name)), cache_dir)
     images = ImageResolver(cache_dir)
     stacks: dict[str, ModelStack] = {}
     problems: list[Problem] = []
@@ -108,9 +113,35 @@ def add_stacks(
             deployment=deployment,
             bundle=bundles[deployment.model_name],
             image_uri=image_uri,
+            variant_models={
+                name: VariantModel(
+                    bundle=bundles[name],
+                    image_uri=images.inference_image(
+                        _source(project, name).file.framework.pytorch_version,
+                        _source(project, name).file.framework.python_version,
+                        deployment.environment.region,
+                        deployment.spec.serving.instance_type,
+                    ),
+                    entry_point=_source(project, name).file.artifact.entry_point,
+                )
+                for name in _variant_model_names(deployment.spec)
+            },
         )
     images.save()
     if problems:
         raise ConfigError(problems, project.root)
     add_checks(app)
     return Built(stacks, bundles)
+
+
+def _variant_model_names(spec: ModelSpec) -> list[str]:
+    """Other models whose bundles this deployment's variants serve."""
+    variants = [*spec.production_variants().values(), *spec.shadow().values()]
+    return sorted({v.model for v in variants if v.model is not None})
+
+
+def _source(project: Project, name: str) -> ModelSource:
+    """A model by name or by folder name (variants name the folder)."""
+    if name in project.models:
+        return project.models[name]
+    return next(s for s in project.models.values() if s.folder.name == name)

@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import Environment as CdkEnvironment
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from bundler import Bundle
 from configs.loader import Deployment
+from configs.settings import ModelSpec, VariantSource
 from ops.assembly import BUNDLE_METADATA
+from stacks.constructs.alarms import AlarmedVariant, EndpointAlarms
 from stacks.constructs.artifact_storage import ArtifactStorage
+from stacks.constructs.autoscaling import VariantAutoscaling
 from stacks.constructs.bundle_asset import BundleAsset
-from stacks.constructs.endpoint import ModelEndpoint
-from stacks.constructs.execution_role import ExecutionRole
+from stacks.constructs.dashboard import EndpointDashboard
+from stacks.constructs.data_capture import DataCapture
+from stacks.constructs.encryption_key import EncryptionKey
+from stacks.constructs.endpoint import ModelEndpoint, ServerlessProps, VariantProps
+from stacks.constructs.execution_role import ExecutionRole, ecr_repository_arn
+from stacks.constructs.paging import PagingTopic
+from stacks.constructs.rollout_policy import deployment_config
 from stacks.constructs.serving_model import ServingModel
 
 
+@dataclass(frozen=True)
+class VariantModel:
+    """Another model folder's bundle, served by a variant of this endpoint."""
+
+    bundle: Bundle
+    image_uri: str
+    entry_point: str
+
+
+# Template metadata: each variant's model and archive digest, next to `ModelBundle`.
+VARIANT_METADATA = "ModelVariants"
+
+
 class ModelStack(Stack):
-    """Artifact storage, the bundle asset, the execution role, the Model and its Endpoint.
+    """Artifact storage, the bundle asset, the execution role, the Models and their Endpoint,
+    the rollout policy with its rollback alarms, paging, autoscaling, data capture, dashboard.
 
     Args:
         deployment: the model and environment, resolved from config.
         bundle: the model.tar.gz built for this model.
         image_uri: the serving image.
+        variant_models: bundles of other models that variants serve, by model name.
     """
 
     def __init__(
@@ -36,6 +62,7 @@ class ModelStack(Stack):
         deployment: Deployment,
         bundle: Bundle,
         image_uri: str,
+        variant_models: Mapping[str, VariantModel] | None = None,
         **kwargs: Any,
     ) -> None:
         env = deployment.environment
@@ -79,15 +106,105 @@ class ModelStack(Stack):
             network_isolation=spec.serving.network_isolation,
             environment=spec.serving.environment,
         )
+        models = _VariantModels(
+            self,
+            spec=spec,
+            own_model=model,
+            own_image=image_uri,
+            region=env.region,
+            role=role.role,
+            others=variant_models or {},
+        )
+        encryption = EncryptionKey(
+            self,
+            "EncryptionKey",
+            description=f"Paging topic and captured data of {deployment.endpoint_name}",
+        )
+        capture = (
+            DataCapture(
+                self,
+                "DataCapture",
+                bucket=storage.bucket,
+                key=encryption.key,
+                endpoint_name=deployment.endpoint_name,
+                config=spec.data_capture,
+                role=role.role,
+            )
+            if spec.data_capture.enabled
+            else None
+        )
+        production = spec.production_variants()
         endpoint = ModelEndpoint(
             self,
             "Serving",
             endpoint_name=deployment.endpoint_name,
-            model_name=model.model_name,
-            instance_type=spec.serving.instance_type,
-            instance_count=spec.serving.instance_count,
+            variants=[
+                _variant_props(name, v, models.for_variant(name, v), v.weight)
+                for name, v in production.items()
+            ],
+            shadow_variants=[
+                _variant_props(
+                    name,
+                    v,
+                    models.for_variant(name, v),
+                    # A shadow's weight relative to the one production variant's is the share
+                    # of requests copied to it.
+                    next(iter(production.values())).weight * v.sampling_percent / 100,
+                )
+                for name, v in spec.shadow().items()
+            ],
+            data_capture=capture.config if capture else None,
+            retain_scaled_capacity=spec.autoscaling.enabled,
         )
         endpoint.endpoint.node.add_dependency(log_group)
+
+        paging = PagingTopic(
+            self,
+            "Paging",
+            key=encryption.key,
+            emails=env.paging.emails,
+            https=env.paging.https,
+            display_name=f"{deployment.endpoint_name} alarms",
+        )
+        alarms = EndpointAlarms(
+            self,
+            "Alarms",
+            endpoint_name=deployment.endpoint_name,
+            endpoint_config_name=endpoint.endpoint_config_name,
+            variants=[
+                AlarmedVariant(name, None if v.serverless else v.instance_type)
+                for name, v in production.items()
+            ],
+            config=spec.alarms,
+            topic=paging.topic,
+        )
+        # Rollback alarms are named literally in DeploymentConfig (readable in diffs); the
+        # explicit dependency updates them to the new EndpointConfig before the Endpoint moves.
+        endpoint.use_deployment_config(deployment_config(spec.rollout, alarms.rollback_alarm_names))
+        for alarm in alarms.rollback_alarms:
+            endpoint.endpoint.node.add_dependency(alarm)
+        alarms.grant_describe_rollback_alarms(role.role)
+
+        if spec.autoscaling.enabled:
+            for name, v in production.items():
+                if v.serverless is None:
+                    scaling = VariantAutoscaling(
+                        self,
+                        f"Autoscaling-{name}",
+                        endpoint_name=deployment.endpoint_name,
+                        variant_name=name,
+                        config=spec.autoscaling,
+                    )
+                    scaling.node.add_dependency(endpoint.endpoint)
+        if spec.dashboard.enabled:
+            EndpointDashboard(
+                self,
+                "Dashboard",
+                endpoint_name=deployment.endpoint_name,
+                variants=[*production, *spec.shadow_variants],
+                instance_variants=[n for n, v in production.items() if v.serverless is None],
+                alarms=alarms.alarms,
+            )
 
         CfnOutput(self, "EndpointName", value=deployment.endpoint_name)
         CfnOutput(self, "ModelDataUrl", value=asset.s3_object_url)
@@ -98,7 +215,15 @@ class ModelStack(Stack):
                 "environment": deployment.environment_name,
                 "sha256": bundle.sha256,
                 "bytes": bundle.size,
-            }
+            },
+            VARIANT_METADATA: {
+                name: _served(kind, v, deployment.model_name, bundle, variant_models or {})
+                for kind, variants in (
+                    ("production", spec.production_variants()),
+                    ("shadow", spec.shadow()),
+                )
+                for name, v in variants.items()
+            },
         }
         for key, value in {**env.tags, "model": deployment.model_name}.items():
             Tags.of(self).add(key, value)
@@ -106,3 +231,137 @@ class ModelStack(Stack):
         self.storage = storage
         self.endpoint = endpoint
         self.model = model
+        self.alarms = alarms
+        self.paging = paging
+        self.key = encryption.key
+
+
+def _served(
+    kind: str,
+    variant: VariantSource,
+    own_name: str,
+    own: Bundle,
+    others: Mapping[str, VariantModel],
+) -> dict[str, str]:
+    """What a variant serves, for reviewers: the model and the archive's sha256."""
+    if variant.model_data is not None:
+        return {
+            "kind": kind,
+            "model": variant.model_data.s3_uri,
+            "sha256": variant.model_data.sha256,
+        }
+    if variant.model is not None:
+        other = others.get(variant.model)
+        return {
+            "kind": kind,
+            "model": variant.model,
+            "sha256": other.bundle.sha256 if other else "",
+        }
+    return {"kind": kind, "model": own_name, "sha256": own.sha256}
+
+
+def _variant_props(name: str, variant: Any, model_name: str, weight: float) -> VariantProps:
+    serverless = getattr(variant, "serverless", None)
+    return VariantProps(
+        name=name,
+        model_name=model_name,
+        weight=weight,
+        instance_type=None if serverless else variant.instance_type,
+        instance_count=None if serverless else variant.instance_count,
+        serverless=(
+            ServerlessProps(
+                serverless.memory_mb, serverless.max_concurrency, serverless.provisioned_concurrency
+            )
+            if serverless
+            else None
+        ),
+    )
+
+
+class _VariantModels:
+    """One SageMaker Model per distinct model version the variants serve.
+
+    A variant serves this model's own bundle, another model folder's bundle (registered as an
+    asset of this stack too), or an archive already in S3. The execution role may read exactly
+    those objects and pull from their images' repositories.
+    """
+
+    def __init__(
+        self,
+        stack: Stack,
+        *,
+        spec: ModelSpec,
+        own_model: ServingModel,
+        own_image: str,
+        region: str,
+        role: iam.Role,
+        others: Mapping[str, VariantModel],
+    ) -> None:
+        self._stack = stack
+        self._spec = spec
+        self._own_image = own_image
+        self._region = region
+        self._role = role
+        self._others = others
+        self._models: dict[str, str] = {"": own_model.model_name}
+
+    def for_variant(self, name: str, variant: VariantSource) -> str:
+        """The SageMaker model name a variant serves; created on first use."""
+        if variant.model is not None:
+            key = f"model:{variant.model}"
+        elif variant.model_data is not None:
+            key = f"s3:{variant.model_data.s3_uri}"
+        else:
+            key = ""
+        if key not in self._models:
+            self._models[key] = self._create(name, variant)
+        return self._models[key]
+
+    def _create(self, name: str, variant: VariantSource) -> str:
+        stack, spec = self._stack, self._spec
+        if variant.model is not None:
+            other = self._others.get(variant.model)
+            if other is None:
+                raise ValueError(f"variant {name!r} serves model {variant.model!r}, not bundled")
+            asset = BundleAsset(stack, f"Bundle-{variant.model}", bundle=other.bundle)
+            url, object_arn = asset.s3_object_url, asset.object_arn
+            image, entry_point, id_ = other.image_uri, other.entry_point, f"Model-{variant.model}"
+        else:
+            assert variant.model_data is not None
+            url = variant.model_data.s3_uri
+            bucket, _, key = url.removeprefix("s3://").partition("/")
+            object_arn = stack.format_arn(
+                service="s3", region="", account="", resource=bucket, resource_name=key
+            )
+            image, entry_point, id_ = self._own_image, spec.artifact.entry_point, f"Model-{name}"
+        self._role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid=f"ReadVariantModel{len(self._models)}",
+                actions=["s3:GetObject"],
+                resources=[object_arn],
+            )
+        )
+        if image != self._own_image:
+            self._role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid=f"PullVariantImage{len(self._models)}",
+                    actions=[
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    resources=[ecr_repository_arn(stack, image)],
+                )
+            )
+        model = ServingModel(
+            stack,
+            id_,
+            image_uri=image,
+            model_data_url=url,
+            role=self._role,
+            entry_point=entry_point,
+            region=self._region,
+            network_isolation=spec.serving.network_isolation,
+            environment=spec.serving.environment,
+        )
+        return model.model_name

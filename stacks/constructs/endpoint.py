@@ -2,23 +2,67 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-VARIANT_NAME = "primary"
+Config = sagemaker.CfnEndpointConfig
+
+
+@dataclass(frozen=True)
+class ServerlessProps:
+    memory_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class VariantProps:
+    """One production or shadow variant: a Model on instances or serverless, and its weight."""
+
+    name: str
+    model_name: str
+    weight: float
+    instance_type: str | None = None
+    instance_count: int | None = None
+    serverless: ServerlessProps | None = None
+
+    def render(self) -> Config.ProductionVariantProperty:
+        return Config.ProductionVariantProperty(
+            variant_name=self.name,
+            model_name=self.model_name,
+            initial_variant_weight=self.weight,
+            instance_type=self.instance_type,
+            initial_instance_count=self.instance_count,
+            serverless_config=(
+                Config.ServerlessConfigProperty(
+                    memory_size_in_mb=self.serverless.memory_mb,
+                    max_concurrency=self.serverless.max_concurrency,
+                    provisioned_concurrency=self.serverless.provisioned_concurrency,
+                )
+                if self.serverless
+                else None
+            ),
+        )
 
 
 class ModelEndpoint(Construct):
-    """An endpoint with one production variant serving `model_name`.
+    """An endpoint serving production variants (and shadow variants) through one config.
 
-    The EndpointConfig has no explicit name: a model update replaces it, and the Endpoint,
-    whose name is fixed, moves to the new config in place.
+    The EndpointConfig has no explicit name: a new model version replaces it, and the Endpoint,
+    whose name is fixed, moves to the new config in place, through its deployment guardrails
+    (`deployment_config`) rather than as a new endpoint.
 
     Args:
         endpoint_name: the endpoint's explicit name (alarms refer to it).
-        model_name: the SageMaker Model the variant serves.
-        instance_type: hosting instance type of the variant.
-        instance_count: instances behind the variant.
+        variants: production variants; their weights split live traffic.
+        shadow_variants: variants that get a copy of live requests.
+        data_capture: sampled requests and responses for drift monitoring.
+        retain_scaled_capacity: keep the instance counts autoscaling chose when the endpoint is
+            updated (`RetainAllVariantProperties`); weights and data capture still come from the
+            new config (`ExcludeRetainedVariantProperties`).
     """
 
     def __init__(
@@ -27,23 +71,20 @@ class ModelEndpoint(Construct):
         id_: str,
         *,
         endpoint_name: str,
-        model_name: str,
-        instance_type: str,
-        instance_count: int,
+        variants: Sequence[VariantProps],
+        shadow_variants: Sequence[VariantProps] = (),
+        data_capture: Config.DataCaptureConfigProperty | None = None,
+        retain_scaled_capacity: bool = False,
     ) -> None:
         super().__init__(scope, id_)
-        self.config = sagemaker.CfnEndpointConfig(
+        if not variants:
+            raise ValueError("an endpoint needs at least one production variant")
+        self.config = Config(
             self,
             "Config",
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=VARIANT_NAME,
-                    model_name=model_name,
-                    instance_type=instance_type,
-                    initial_instance_count=instance_count,
-                    initial_variant_weight=1.0,
-                )
-            ],
+            production_variants=[v.render() for v in variants],
+            shadow_production_variants=[v.render() for v in shadow_variants] or None,
+            data_capture_config=data_capture,
         )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
@@ -51,4 +92,17 @@ class ModelEndpoint(Construct):
             endpoint_name=endpoint_name,
             endpoint_config_name=self.config.attr_endpoint_config_name,
         )
+        if retain_scaled_capacity:
+            self.endpoint.retain_all_variant_properties = True
+            self.endpoint.exclude_retained_variant_properties = [
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
+                for kind in ("DesiredWeight", "DataCaptureConfig")
+            ]
         self.endpoint_name = endpoint_name
+        self.endpoint_config_name = self.config.attr_endpoint_config_name
+        self.variants = tuple(variants)
+        self.shadow_variants = tuple(shadow_variants)
+
+    def use_deployment_config(self, config: sagemaker.CfnEndpoint.DeploymentConfigProperty) -> None:
+        """How updates roll out (set once the rollback alarms exist)."""
+        self.endpoint.deployment_config = config
