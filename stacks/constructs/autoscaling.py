@@ -9,7 +9,6 @@ from constructs import Construct
 
 from configs.settings import Autoscaling
 
-
 SERVICE_LINKED_ROLE = (
     "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
     "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
