@@ -6,12 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ops import diff, summary
+from ops import diff, summary, verify
 
 # Each command module exposes `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
     "summary": (summary.__doc__ or "", summary.add_arguments, summary.run),
     "diff": (diff.__doc__ or "", diff.add_arguments, diff.run),
+    "verify": (verify.__doc__ or "", verify.add_arguments, verify.run),
 }
 
 

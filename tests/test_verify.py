@@ -1,0 +1,272 @@
+"""The post-deploy verifier against moto: in service, silent rollback, missing endpoint, smoke."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from moto import mock_aws
+
+from ops.__main__ import main
+from ops.verify import check_response
+
+STACK = "Staging-iris"
+REGION = "eu-west-1"
+ENDPOINT = "staging-iris"
+ALARM = "staging-iris-5xx"
+
+
+@pytest.fixture
+def assembly(synth, tmp_path: Path) -> Path:
+    """The real synthesized assembly, templates only (assets are not needed to verify)."""
+    out = tmp_path / "cdk.out"
+    shutil.copytree(synth.outdir, out, ignore=shutil.ignore_patterns("asset.*"))
+    return out
+
+
+def _template(assembly: Path) -> dict[str, Any]:
+    return json.loads((assembly / f"{STACK}.template.json").read_text())
+
+
+def _logical(template: dict[str, Any], kind: str) -> str:
+    (logical,) = [k for k, r in template["Resources"].items() if r["Type"] == kind]
+    return logical
+
+
+def add_rollback_alarm(assembly: Path) -> None:
+    """Give the endpoint a DeploymentConfig with an auto-rollback alarm, as rollouts declare."""
+    path = assembly / f"{STACK}.template.json"
+    template = json.loads(path.read_text())
+    endpoint = template["Resources"][_logical(template, "AWS::SageMaker::Endpoint")]
+    endpoint["Properties"]["DeploymentConfig"] = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 60}
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": ALARM}]},
+    }
+    path.write_text(json.dumps(template))
+
+
+def deploy(assembly: Path) -> str:
+    """Create the stack in moto with the assembly's Model and EndpointConfig; return the config.
+
+    moto ignores explicit SageMaker names in CloudFormation, so the endpoint is created through
+    the API with the template's name, on the config that CloudFormation made.
+    """
+    template = _template(assembly)
+    keep = {
+        logical: resource
+        for logical, resource in template["Resources"].items()
+        if resource["Type"] in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig")
+    }
+    model = keep[_logical(template, "AWS::SageMaker::Model")]["Properties"]
+    model["ExecutionRoleArn"] = "arn:aws:iam::123456789012:role/execution"
+    small = {"Metadata": template["Metadata"], "Resources": keep}
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(small))
+    physical = cfn.describe_stack_resource(
+        StackName=STACK, LogicalResourceId=_logical(template, "AWS::SageMaker::EndpointConfig")
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    return str(physical.rsplit("/", 1)[-1])
+
+
+def old_config() -> str:
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.create_model(
+        ModelName="iris-previous",
+        PrimaryContainer={"Image": "example/image:1"},
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/execution",
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="iris-previous-config",
+        ProductionVariants=[
+            {
+                "VariantName": "primary",
+                "ModelName": "iris-previous",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    return "iris-previous-config"
+
+
+def create_endpoint(config: str) -> None:
+    boto3.client("sagemaker", region_name=REGION).create_endpoint(
+        EndpointName=ENDPOINT, EndpointConfigName=config
+    )
+
+
+def verify(assembly: Path, tmp_path: Path, *extra: str) -> tuple[int, str]:
+    summary = tmp_path / "summary.md"
+    code = main(
+        [
+            *("verify", "--assembly", str(assembly), "--stacks", "Staging-*"),
+            *("--summary", str(summary), *extra),
+        ]
+    )
+    return code, summary.read_text()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch):
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield
+
+
+def test_in_service_on_the_declared_config_passes(aws, assembly: Path, tmp_path: Path) -> None:
+    create_endpoint(deploy(assembly))
+    code, summary = verify(assembly, tmp_path)
+    assert code == 0, summary
+    assert "all endpoints healthy" in summary
+    assert f"`{ENDPOINT}`" in summary and "InService" in summary
+
+
+def test_silent_rollback_fails_and_names_the_alarm(aws, assembly: Path, tmp_path: Path) -> None:
+    add_rollback_alarm(assembly)
+    deploy(assembly)
+    create_endpoint(old_config())
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch.put_metric_alarm(
+        AlarmName=ALARM,
+        MetricName="Invocation5XXErrors",
+        Namespace="AWS/SageMaker",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="5xx")
+    code, summary = verify(assembly, tmp_path)
+    assert code == 1
+    assert "silent rollback" in summary
+    assert "InService on `iris-previous-config`" in summary
+    assert f"`{ALARM}`" in summary
+
+
+def remove_deployment_config(assembly: Path) -> None:
+    path = assembly / f"{STACK}.template.json"
+    template = json.loads(path.read_text())
+    endpoint = template["Resources"][_logical(template, "AWS::SageMaker::Endpoint")]
+    endpoint["Properties"].pop("DeploymentConfig", None)
+    path.write_text(json.dumps(template))
+
+
+def test_silent_rollback_without_alarms_says_so(aws, assembly: Path, tmp_path: Path) -> None:
+    remove_deployment_config(assembly)
+    deploy(assembly)
+    create_endpoint(old_config())
+    code, summary = verify(assembly, tmp_path)
+    assert code == 1
+    assert "silent rollback" in summary and "no rollback alarm" in summary
+
+
+def test_missing_endpoint_fails(aws, assembly: Path, tmp_path: Path) -> None:
+    deploy(assembly)
+    code, summary = verify(assembly, tmp_path)
+    assert code == 1
+    assert f"endpoint `{ENDPOINT}` not found" in summary
+
+
+def test_stack_not_deployed_fails(aws, assembly: Path, tmp_path: Path) -> None:
+    code, summary = verify(assembly, tmp_path)
+    assert code == 1
+    assert f"stack `{STACK}` is not deployed" in summary
+
+
+def test_another_bundle_deployed_fails(aws, assembly: Path, tmp_path: Path) -> None:
+    create_endpoint(deploy(assembly))
+    path = assembly / f"{STACK}.template.json"
+    template = json.loads(path.read_text())
+    template["Metadata"]["ModelBundle"]["sha256"] = "0" * 64
+    path.write_text(json.dumps(template))
+    code, summary = verify(assembly, tmp_path)
+    assert code == 1
+    assert "was this assembly deployed?" in summary
+
+
+def test_no_matching_stack_fails(aws, assembly: Path, capsys) -> None:
+    assert main(["verify", "--assembly", str(assembly), "--stacks", "Nope-*"]) == 1
+    assert "no stack" in capsys.readouterr().err
+
+
+# moto's sagemaker-runtime returns canned answers (b"body" unless results are queued through its
+# /moto-api/static/sagemaker/endpoint-results API) and never runs the model: these tests check
+# that the verifier sends the example request and judges the response, not the model itself.
+
+
+def _project_with_example(tmp_path: Path, instances: int) -> Path:
+    root = tmp_path / "project"
+    example = root / "models" / "iris" / "example.json"
+    example.parent.mkdir(parents=True)
+    example.write_text(json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]] * instances}))
+    return root
+
+
+def _queue_response(body: Any) -> None:
+    requests.post(
+        "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results",
+        json={
+            "region": REGION,
+            "results": [{"Body": json.dumps(body), "ContentType": "application/json"}],
+        },
+        timeout=5,
+    )
+
+
+def test_smoke_accepts_one_prediction_per_instance(aws, assembly: Path, tmp_path: Path) -> None:
+    create_endpoint(deploy(assembly))
+    root = _project_with_example(tmp_path, instances=2)
+    _queue_response({"predictions": [{"label": "setosa"}, {"label": "setosa"}]})
+    code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(root))
+    assert code == 0, summary
+    assert "ok (2 prediction(s))" in summary
+
+
+def test_smoke_rejects_a_wrong_count(aws, assembly: Path, tmp_path: Path) -> None:
+    create_endpoint(deploy(assembly))
+    root = _project_with_example(tmp_path, instances=2)
+    _queue_response({"predictions": [{"label": "setosa"}]})
+    code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(root))
+    assert code == 1
+    assert "1 prediction(s) for 2 instance(s)" in summary
+
+
+def test_smoke_rejects_moto_default_body(aws, assembly: Path, tmp_path: Path) -> None:
+    create_endpoint(deploy(assembly))
+    root = _project_with_example(tmp_path, instances=1)
+    code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(root))
+    assert code == 1
+    assert "response is not JSON" in summary
+
+
+def test_smoke_without_example_fails(aws, assembly: Path, tmp_path: Path) -> None:
+    create_endpoint(deploy(assembly))
+    code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(tmp_path / "empty"))
+    assert code == 1
+    assert "no example request" in summary
+
+
+@pytest.mark.parametrize(
+    ("http", "body", "instances", "problem"),
+    [
+        (200, b'{"predictions": [1, 2]}', [[0], [1]], None),
+        (500, b"{}", [[0]], "HTTP 500"),
+        (200, b'{"outputs": []}', [[0]], "no `predictions` list"),
+        (200, b"\xff", [[0]], "not JSON"),
+    ],
+)
+def test_check_response(http, body, instances, problem) -> None:
+    found = check_response(http, body, instances)
+    assert (found is None) if problem is None else (problem in str(found))
