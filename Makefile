@@ -41,7 +41,7 @@ test: setup ## run every test
 lint: setup ## ruff, format check and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app.py stacks bundler configs ops
+	$(VENV)/bin/mypy app.py stacks bundler configs ops bench
 
 format: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -50,8 +50,8 @@ format: setup ## apply ruff's fixes and formatting
 schemas: setup ## regenerate configs/schema/*.json from the typed config models
 	$(PY) -m configs.schema_gen
 
-bench: setup ## bundler throughput against the sagemaker SDK (prints a table)
-	$(PY) -m bundler.bench
+bench: setup ## bundling vs the sagemaker SDK and tar, cdk synth at 1-50 models (~15 min; tables)
+	$(PY) -m bench
 
 lock: ## re-resolve constraints.txt from pyproject.toml in a throw-away environment
 	rm -rf .venv-lock

@@ -1,0 +1,188 @@
+"""`python -m bench [--quick]`: bundling and synth benchmarks, printed as tables of medians.
+
+Prints the machine, one table for bundling (bundler cold and cache hit, the sagemaker SDK's
+`create_tar_file`, plain `tar`), one for `cdk synth`, and the targets as PASS/FAIL lines.
+The figures are printed, never asserted: the exit code is 0 whatever they say, unless
+`--strict` asks for 1 when a target fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import bundling, synth
+from bench.measure import Summary
+
+FULL_SIZES = [50, 500, 2000]
+QUICK_SIZES = [1, 4]
+FULL_MODELS = [1, 5, 20, 50]
+QUICK_MODELS = [1]
+# The SDK needs ~25 s per 500 MB; one run at 2 GB keeps the whole benchmark near 15 minutes.
+FULL_SDK_RUNS = {2000: 1}
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), "
+        f"{memory:.0f} GiB RAM, Python {platform.python_version()}; load average {load}"
+    )
+
+
+def mbps(size_mb: int, summary: Summary) -> float:
+    return size_mb / summary.seconds if summary.seconds > 0 else float("inf")
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def verdict(ok: bool, text: str) -> str:
+    return f"{'PASS' if ok else 'FAIL'}  {text}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run: a smoke run")
+    parser.add_argument("--runs", type=int, help="runs per measurement (default 3; quick 1)")
+    parser.add_argument("--skip-synth", action="store_true", help="bundling only")
+    parser.add_argument("--skip-bundling", action="store_true", help="synth only")
+    parser.add_argument("--workdir", type=Path, help="keep generated files here (default: tmp)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    args = parser.parse_args(argv)
+    runs = args.runs or (1 if args.quick else 3)
+    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    models = QUICK_MODELS if args.quick else FULL_MODELS
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {machine()}")
+    print(f"runs: {runs} (medians; peak RSS is the largest over runs)\n", flush=True)
+    verdicts: list[str] = []
+    try:
+        if not args.skip_bundling:
+            verdicts += bundling_report(workdir, sizes, runs, quick=args.quick)
+        if not args.skip_synth:
+            verdicts += synth_report(workdir, models, runs)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print("\n".join(verdicts))
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    failed = any(v.startswith("FAIL") for v in verdicts)
+    return 1 if failed and args.strict else 0
+
+
+def bundling_report(workdir: Path, sizes: list[int], runs: int, *, quick: bool) -> list[str]:
+    rows, results = [], []
+    sdk_runs = {} if quick else FULL_SDK_RUNS
+    for result in bundling.measure(workdir, sizes, runs, sdk_runs):
+        results.append(result)
+        measured = [
+            ("bundler (cold)", result.bundler),
+            ("bundler (cache hit)", result.hit),
+            ("sagemaker SDK create_tar_file", result.sdk),
+            ("tar, no compression", result.tar),
+        ]
+        for name, summary in measured:
+            if summary is None:
+                continue
+            size = summary.result.get("bytes")
+            if size is None and name.startswith("tar"):
+                size = result.size_mb * bundling.MB + 10_240  # weights + headers, uncompressed
+            rows.append(
+                [
+                    f"{result.size_mb} MB",
+                    name,
+                    str(summary.runs),
+                    f"{summary.seconds:.3f}",
+                    "-" if name.endswith("hit)") else f"{mbps(result.size_mb, summary):.0f}",
+                    f"{summary.cpu_seconds:.2f}",
+                    f"{size / bundling.MB:.1f}" if size else "-",
+                    f"{summary.peak_rss_mb:.0f}",
+                ]
+            )
+        print(f"bundled {result.size_mb} MB", file=sys.stderr, flush=True)
+    print("Bundling (weights: seeded normal float32; files in the page cache)")
+    headers = ["weights", "what", "runs", "seconds", "MB/s", "cpu s", "archive MB", "peak RSS MB"]
+    print(table(headers, rows) + "\n", flush=True)
+
+    verdicts = []
+    middle = results[len(results) // 2] if len(results) > 1 else results[0]
+    largest = results[-1]
+    if middle.sdk is not None:
+        ratio = mbps(middle.size_mb, middle.bundler) / mbps(middle.size_mb, middle.sdk)
+        ours, theirs = middle.bundler.result["bytes"], middle.sdk.result["bytes"]
+        delta = abs(ours - theirs) / theirs
+        verdicts += [
+            verdict(ratio >= 15, f"bundler {ratio:.1f}x the SDK's throughput at {middle.size_mb} "
+                    "MB (target >= 15x; the foundation's target >= 10x: "
+                    f"{'met' if ratio >= 10 else 'missed'})"),
+            verdict(delta <= 0.01, f"archive size {ours:,} B vs the SDK's {theirs:,} B: "
+                    f"{delta:.2%} apart (target <= 1%)"),
+        ]  # fmt: skip
+    share = largest.hit.seconds / largest.bundler.seconds
+    verdicts += [
+        verdict(share < 0.02, f"cache hit at {largest.size_mb} MB costs {share:.2%} of a cold "
+                "bundle (target < 2%)"),
+        verdict(largest.bundler.peak_rss_mb < 300, f"peak RSS bundling {largest.size_mb} MB: "
+                f"{largest.bundler.peak_rss_mb:.0f} MB (target < 300 MB)"),
+    ]  # fmt: skip
+    return verdicts
+
+
+def synth_report(workdir: Path, counts: list[int], runs: int) -> list[str]:
+    results = synth.measure(workdir, counts, runs)
+    rows = []
+    for r in results:
+        for name, summary in (("cold", r.cold), ("warm", r.warm)):
+            rows.append(
+                [
+                    str(r.models),
+                    str(r.stacks),
+                    name,
+                    str(summary.runs),
+                    f"{summary.seconds:.2f}",
+                    f"{summary.cpu_seconds:.2f}",
+                    f"{summary.peak_rss_mb:.0f}",
+                ]
+            )
+    print("cdk synth --quiet (real CLI; models x 2 environments)")
+    headers = ["models", "stacks", "cache", "runs", "seconds", "cpu s", "peak RSS MB"]
+    print(table(headers, rows))
+    warm_slope = synth.slope([(r.stacks, r.warm.seconds) for r in results])
+    cold_slope = synth.slope([(r.stacks, r.cold.seconds) for r in results])
+    print(f"per-stack slope: warm {warm_slope * 1000:.0f} ms, cold {cold_slope * 1000:.0f} ms\n")
+    by_models = {r.models: r for r in results}
+    verdicts = []
+    if 1 in by_models and 20 in by_models:
+        ratio = by_models[20].warm.seconds / by_models[1].warm.seconds
+        verdicts.append(
+            verdict(ratio <= 1.5, f"synth of 20 models is {ratio:.2f}x synth of 1 (warm; "
+                    "target <= 1.5x)")
+        )  # fmt: skip
+    return verdicts
+
+
+if __name__ == "__main__":
+    sys.exit(main())
