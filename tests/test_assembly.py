@@ -1,0 +1,94 @@
+"""Synth does no avoidable work: unselected stacks are not built, image look-ups are remembered."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+
+from configs.loader import ConfigError, load_project
+from stacks import assembly, images
+from stacks.assembly import add_stacks, parse_selection
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, ()),
+        ("", ()),
+        ("Staging-*", ("Staging-*",)),
+        ("Staging-a, Prod-b", ("Staging-a", "Prod-b")),
+        (["Prod-*"], ("Prod-*",)),
+    ],
+)
+def test_selection_is_read_from_the_context_value(value: Any, expected: tuple[str, ...]) -> None:
+    assert parse_selection(value) == expected
+
+
+def two_models(project_copy: Path) -> Path:
+    shutil.copytree(project_copy / "models" / "iris", project_copy / "models" / "other")
+    return project_copy
+
+
+def test_unselected_models_are_not_bundled(
+    project_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = load_project(two_models(project_copy))
+    bundled: list[Path] = []
+    real_build = assembly.build
+
+    def recording_build(spec: Any, cache_dir: Path) -> Any:
+        bundled.append(spec.model_dir)
+        return real_build(spec, cache_dir)
+
+    monkeypatch.setattr(assembly, "build", recording_build)
+    built = add_stacks(
+        App(outdir=str(tmp_path / "out")),
+        project,
+        cache_dir=tmp_path / "cache",
+        selection=("Staging-other",),
+    )
+    assert sorted(built.stacks) == ["Staging-other"]
+    assert [p.name for p in bundled] == ["other"]
+
+
+def test_a_selection_matching_nothing_is_a_config_error(project_copy: Path, tmp_path: Path) -> None:
+    project = load_project(project_copy)
+    with pytest.raises(ConfigError, match=r"context.stacks: \['Nope-\*'\] matches no stack"):
+        add_stacks(App(), project, cache_dir=tmp_path / "cache", selection=("Nope-*",))
+
+
+def test_image_look_ups_are_remembered_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = images.ImageResolver(tmp_path)
+    uri = first.inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
+    assert uri.endswith("/pytorch-inference:2.6-cpu-py312")
+    first.save()
+
+    def no_sdk(*args: object) -> str:
+        raise AssertionError("asked the SDK again")
+
+    monkeypatch.setattr(images, "inference_image", no_sdk)
+    second = images.ImageResolver(tmp_path)
+    assert second.inference_image("2.6", "py312", "eu-west-1", "ml.m5.large") == uri
+    with pytest.raises(AssertionError, match="asked the SDK again"):
+        second.inference_image("2.6", "py312", "eu-west-1", "ml.g5.xlarge")
+
+
+def test_the_memo_is_keyed_by_the_sdk_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images.ImageResolver(tmp_path).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
+    resolver = images.ImageResolver(tmp_path)
+    resolver.inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
+    resolver.save()
+    monkeypatch.setattr(images, "_sdk_version", lambda: "sagemaker-core==0.0.0")
+    monkeypatch.setattr(images, "inference_image", lambda *args: "asked")
+    assert (
+        images.ImageResolver(tmp_path).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
+        == "asked"
+    )
