@@ -12,7 +12,7 @@ CLASSES = ("setosa", "versicolor", "virginica")
 class IrisNet(nn.Module):
     """A small MLP over standardised measurements; the scaling is part of the model."""
 
-    def __init__(self, hidden: int = 16) -> None:
+    def __init__(self, hidden: int = 8) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(len(FEATURES)))
         self.register_buffer("std", torch.ones(len(FEATURES)))

@@ -1,51 +1,60 @@
 """Train the iris classifier the SageMaker way; runs the same locally and in a training job.
 
-    python models/iris/train.py --epochs 200             # local, writes runs/iris/model/
-    torchrun --nproc-per-node 2 models/iris/train.py     # DDP over gloo (torch_distributed)
+    python models/iris/train.py                                # writes runs/iris/model/
+    torchrun --nproc-per-node 2 models/iris/train.py           # DDP over gloo (torch_distributed)
+    SM_MODEL_DIR=/tmp/out python models/iris/train.py --epochs 80
 
-Reads `SM_CHANNEL_TRAIN` (a folder with iris.csv), writes weights and the inference code to
-`SM_MODEL_DIR`, so the job's own model.tar.gz is directly deployable.
+Reads `SM_CHANNEL_TRAIN` (a folder with iris.csv), holds out a seeded stratified test split,
+writes the weights and the inference code to `SM_MODEL_DIR` (so the job's own model.tar.gz is
+directly deployable) and `metrics.json` to `SM_OUTPUT_DATA_DIR`. Metrics are printed as
+`metric test_accuracy=0.966667;` lines for MetricDefinitions.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-if str(HERE.parent) not in sys.path:  # modelkit sits beside the model folders
-    sys.path.insert(0, str(HERE.parent))
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+for _path in (HERE.parent, HERE):  # modelkit beside the model folders; the model's own modules
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 from model import IrisNet  # noqa: E402
 from modelkit import contract  # noqa: E402
-from modelkit.data import read_csv, standardise, stratified_split  # noqa: E402
+from modelkit.data import Split, read_csv, standardise, stratified_split  # noqa: E402
 from modelkit.metrics import accuracy, metric_line  # noqa: E402
 from modelkit.seeding import seed_everything  # noqa: E402
 from modelkit.training import fit, init_distributed  # noqa: E402
 
+NAME = "iris"
 WEIGHTS = "model.pt"
+DATA = "iris.csv"
 
 
-def main(argv: list[str] | None = None) -> float:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=150)
-    parser.add_argument("--lr", type=float, default=0.02)
-    parser.add_argument("--batch-size", dest="batch_size", type=int, default=16)
-    parser.add_argument("--hidden", type=int, default=16)
-    parser.add_argument("--test-fraction", dest="test_fraction", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=7)
-    args = contract.hyperparameters(parser, argv)
-    where = contract.paths({"train": HERE / "data"}, HERE.parents[1] / "runs" / "iris" / "model")
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    contract.option(p, "epochs", type=int, default=60)
+    contract.option(p, "lr", type=float, default=0.01)
+    contract.option(p, "weight-decay", type=float, default=0.1)
+    contract.option(p, "batch-size", type=int, default=16)
+    contract.option(p, "hidden", type=int, default=8)
+    contract.option(p, "test-fraction", type=float, default=0.2)
+    contract.option(p, "seed", type=int, default=7)
+    return p
 
+
+def load_split(data_dir: Path, *, test_fraction: float, seed: int) -> Split:
+    x, y = read_csv(data_dir / DATA)
+    return stratified_split(x, y, test_fraction=test_fraction, seed=seed)
+
+
+def train(args: argparse.Namespace, split: Split) -> IrisNet:
+    """A trained network (the same on every rank under DDP)."""
     seed_everything(args.seed)
-    x, y = read_csv(where.channels["train"] / "iris.csv")
-    split = stratified_split(x, y, test_fraction=args.test_fraction, seed=args.seed)
     model = IrisNet(hidden=args.hidden)
     mean, std = standardise(split.x_train)
     model.mean.copy_(mean)
@@ -56,39 +65,58 @@ def main(argv: list[str] | None = None) -> float:
         split.y_train,
         epochs=args.epochs,
         lr=args.lr,
+        weight_decay=args.weight_decay,
         batch_size=args.batch_size,
         seed=args.seed,
-        x_val=split.x_test,
-        y_val=split.y_test,
     )
+    return model.eval()
 
-    model.eval()
+
+def checkpoint(model: IrisNet, args: argparse.Namespace) -> dict[str, object]:
+    """What model.pt holds: the architecture's size, the weights, and which split was held out."""
+    return {
+        "hidden": args.hidden,
+        "state_dict": model.state_dict(),
+        "split": {"seed": args.seed, "test_fraction": args.test_fraction},
+    }
+
+
+def held_out_accuracy(weights: Path, data_dir: Path) -> float:
+    """Accuracy of saved weights on the test split recorded in them (the quality gate's score)."""
+    saved = torch.load(weights, map_location="cpu", weights_only=True)
+    model = IrisNet(hidden=int(saved["hidden"]))
+    model.load_state_dict(saved["state_dict"])
+    split = load_split(data_dir, **saved["split"])
     with torch.no_grad():
-        score = accuracy(model(split.x_test), split.y_test)
+        return accuracy(model.eval()(split.x_test), split.y_test)
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = contract.hyperparameters(parser(), argv)
+    where = contract.paths({"train": HERE / "data"}, HERE.parents[1] / "runs" / NAME / "model")
+    split = load_split(where.channels["train"], test_fraction=args.test_fraction, seed=args.seed)
+    model = train(args, split)
+    with torch.no_grad():
+        metrics = {
+            "train_accuracy": accuracy(model(split.x_train), split.y_train),
+            "test_accuracy": accuracy(model(split.x_test), split.y_test),
+        }
     rank, _ = init_distributed()
     if rank == 0:
-        print(metric_line("test_accuracy", score), flush=True)
-        save(model, where.model_dir, hidden=args.hidden)
+        for name, value in metrics.items():
+            print(metric_line(name, value), flush=True)
+        contract.export(
+            where.model_dir,
+            weights_name=WEIGHTS,
+            checkpoint=checkpoint(model, args),
+            source_dir=HERE,
+            shared=[HERE.parent / "modelkit"],
+        )
+        contract.write_metrics(where.output_data_dir, metrics)
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
-    return score
-
-
-def save(model: IrisNet, model_dir: Path, *, hidden: int) -> None:
-    """Weights at the top, inference code under code/: SageMaker's PyTorch layout."""
-    model_dir.mkdir(parents=True, exist_ok=True)
-    torch.save({"hidden": hidden, "state_dict": model.state_dict()}, model_dir / WEIGHTS)
-    code = model_dir / "code"
-    code.mkdir(exist_ok=True)
-    for name in ("inference.py", "model.py", "requirements.txt"):
-        shutil.copy2(HERE / name, code / name)
-    shutil.copytree(
-        HERE.parent / "modelkit",
-        code / "modelkit",
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    return metrics
 
 
 if __name__ == "__main__":

@@ -36,11 +36,12 @@ def fit(
     lr: float,
     batch_size: int,
     seed: int,
+    weight_decay: float = 0.0,
     log: Callable[[str], None] = print,
     x_val: torch.Tensor | None = None,
     y_val: torch.Tensor | None = None,
 ) -> list[float]:
-    """Train with Adam and cross-entropy; return the mean training loss of each epoch.
+    """Train with AdamW and cross-entropy; return the mean training loss of each epoch.
 
     Under DDP each rank trains on its shard and gradients are averaged, so every rank ends
     with the same weights. Only rank 0 logs.
@@ -61,7 +62,7 @@ def fit(
         generator=generator if sampler is None else None,
     )
     trained: nn.Module = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    optimiser = torch.optim.Adam(trained.parameters(), lr=lr)
+    optimiser = torch.optim.AdamW(trained.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     history = []
     for epoch in range(epochs):
