@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ops import diff, summary, verify
+from ops import diff, retire, summary, verify
 
 # Each command module exposes `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
     "summary": (summary.__doc__ or "", summary.add_arguments, summary.run),
     "diff": (diff.__doc__ or "", diff.add_arguments, diff.run),
     "verify": (verify.__doc__ or "", verify.add_arguments, verify.run),
+    "retire": (retire.__doc__ or "", retire.add_arguments, retire.run),
 }
 
 
