@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup synth test lint format schemas bench lock clean diff
+.PHONY: help setup synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -81,6 +81,31 @@ diff: setup ## Markdown of what the working tree changes against BASE (make diff
 	$(PY) -m ops diff --base $(DIFF_DIR)/base.out --head $(DIFF_DIR)/head.out \
 		--base-label '$(BASE)' --head-label "$$(git rev-parse --short HEAD)+working tree" \
 		$(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT)) $(DIFF_ARGS)
+
+# Deploying: the workflows and a laptop call the same targets with whatever AWS credentials are
+# in the environment (OIDC role in Actions, a profile on a laptop). STACKS is a cdk pattern.
+STACKS ?= Staging-*
+SUMMARY_FILE := $(if $(GITHUB_STEP_SUMMARY),--summary $(GITHUB_STEP_SUMMARY))
+
+deploy: setup ## deploy STACKS (default 'Staging-*') with the current AWS credentials
+	npx cdk deploy '$(STACKS)' --require-approval never --progress events
+
+verify: setup ## check STACKS' endpoints are InService on their declared config, smoke-test them
+	$(PY) -m ops verify --assembly cdk.out --stacks '$(STACKS)' --smoke $(SUMMARY_FILE)
+
+live-diff: setup ## cdk diff of every stack against what is deployed (needs AWS credentials)
+	npx cdk diff 'Staging-*' 'Prod-*' 2>&1 | tee cdk-live-diff.txt
+	$(if $(GITHUB_STEP_SUMMARY),{ echo '```'; cat cdk-live-diff.txt; echo '```'; } >> $(GITHUB_STEP_SUMMARY))
+
+orphans: setup ## list deployed STACKS whose model folder is gone (needs cdk.out)
+	@$(PY) -m ops retire --assembly cdk.out --stacks '$(STACKS)'
+
+retire: setup ## delete those stacks; buckets and log groups are retained
+	$(PY) -m ops retire --assembly cdk.out --stacks '$(STACKS)' --execute
+
+lint-workflows: setup ## actionlint and zizmor on .github/workflows
+	$(VENV)/bin/actionlint
+	$(VENV)/bin/zizmor --offline --min-severity low .github/workflows
 
 clean: ## remove build outputs and caches (keeps the environments)
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache
