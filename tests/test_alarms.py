@@ -1,0 +1,227 @@
+"""Alarms, the paging topic, the execution role's view of the rollback alarms, the key and the
+dashboard, in the synthesized templates."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from stacks.constructs.alarms import vcpus
+from tests.conftest import Synthesized
+
+STACKS = ["Staging-iris", "Prod-iris"]
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def alarms(template: dict[str, Any]) -> dict[str, Any]:
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in of_type(template, "AWS::CloudWatch::Alarm").values()
+    }
+
+
+def topic_id(template: dict[str, Any]) -> str:
+    (logical,) = of_type(template, "AWS::SNS::Topic")
+    return logical
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_default_alarms_per_variant(synth: Synthesized, stack: str) -> None:
+    env = stack.split("-")[0].lower()
+    found = alarms(synth.templates[stack])
+    prefix = f"{env}-iris-primary-"
+    assert set(found) == {
+        prefix + name
+        for name in (
+            "error-rate-5xx",
+            "model-latency-p99",
+            "overhead-latency-p99",
+            "cpu-utilization",
+            "memory-utilization",
+            "disk-utilization",
+        )
+    }, "4XX is off by default"
+
+
+def test_error_rate_is_metric_math_over_invocations(synth: Synthesized) -> None:
+    alarm = alarms(synth.templates["Prod-iris"])["prod-iris-primary-error-rate-5xx"]
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    metrics = {m["Id"]: m for m in alarm["Metrics"]}
+    expression = next(m for m in metrics.values() if "Expression" in m)
+    assert expression["Expression"] == "IF(invocations > 0, 100 * errors / invocations, 0)"
+    assert metrics["errors"]["MetricStat"]["Metric"]["MetricName"] == "Invocation5XXErrors"
+    assert metrics["invocations"]["MetricStat"]["Metric"]["MetricName"] == "Invocations"
+    for name in ("errors", "invocations"):
+        stat = metrics[name]["MetricStat"]
+        assert stat["Stat"] == "Sum" and stat["Period"] == 60
+        assert {d["Name"] for d in stat["Metric"]["Dimensions"]} == {"EndpointName", "VariantName"}
+
+
+def test_latency_alarms_watch_the_config_being_rolled_out(synth: Synthesized) -> None:
+    template = synth.templates["Prod-iris"]
+    (config_id,) = of_type(template, "AWS::SageMaker::EndpointConfig")
+    found = alarms(template)
+    for name, metric, threshold in (
+        ("prod-iris-primary-model-latency-p99", "ModelLatency", 500_000),
+        ("prod-iris-primary-overhead-latency-p99", "OverheadLatency", 100_000),
+    ):
+        alarm = found[name]
+        assert alarm["MetricName"] == metric
+        assert alarm["Namespace"] == "AWS/SageMaker"
+        assert alarm["ExtendedStatistic"] == "p99"
+        assert alarm["Threshold"] == threshold, "milliseconds in config, microseconds in metric"
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert {
+            "Name": "EndpointConfigName",
+            "Value": {"Fn::GetAtt": [config_id, "EndpointConfigName"]},
+        } in alarm["Dimensions"]
+
+
+def test_instance_alarms_use_the_instance_namespace(synth: Synthesized) -> None:
+    found = alarms(synth.templates["Prod-iris"])
+    cpu = found["prod-iris-primary-cpu-utilization"]
+    assert cpu["Namespace"] == "/aws/sagemaker/Endpoints"
+    assert cpu["Threshold"] == 90 * vcpus("ml.m5.large") == 180
+    assert cpu["TreatMissingData"] == "missing"
+    assert cpu["EvaluationPeriods"] == 5
+    assert found["prod-iris-primary-disk-utilization"]["Threshold"] == 80
+
+
+def test_vcpus_from_the_instance_size() -> None:
+    assert [
+        vcpus(t) for t in ("ml.t2.medium", "ml.m5.large", "ml.c5.xlarge", "ml.g5.12xlarge")
+    ] == [
+        2,
+        2,
+        4,
+        48,
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_paging_alarms_notify_on_alarm_and_ok(synth: Synthesized, stack: str) -> None:
+    template = synth.templates[stack]
+    topic = {"Ref": topic_id(template)}
+    for name, alarm in alarms(template).items():
+        assert alarm["AlarmActions"] == [topic], name
+        assert alarm["OKActions"] == [topic], name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_paging_topic_is_encrypted_and_ssl_only(synth: Synthesized, stack: str) -> None:
+    template = synth.templates[stack]
+    (topic,) = of_type(template, "AWS::SNS::Topic").values()
+    (key_id,) = of_type(template, "AWS::KMS::Key")
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    (policy,) = of_type(template, "AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+    key = of_type(template, "AWS::KMS::Key")[key_id]["Properties"]
+    cloudwatch = [
+        s
+        for s in key["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert len(cloudwatch) == 1
+    assert sorted(cloudwatch[0]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_subscriptions_come_from_the_environment(synth: Synthesized) -> None:
+    prod = of_type(synth.templates["Prod-iris"], "AWS::SNS::Subscription")
+    assert [(s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in prod.values()] == [
+        ("email", "ml-oncall@example.com")
+    ]
+    assert not of_type(synth.templates["Staging-iris"], "AWS::SNS::Subscription")
+
+
+def test_https_paging_endpoints_subscribe(project_copy: Any, tmp_path: Any) -> None:
+    import yaml
+
+    from tests.conftest import synthesize, write_yaml
+
+    path = project_copy / "configs" / "staging.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["paging"] = {
+        "emails": ["oncall@example.com"],
+        "https": ["https://events.pagerduty.example/integration/abc"],
+    }
+    write_yaml(path, data)
+    built = synthesize(project_copy, tmp_path / "out", tmp_path / "bundles")
+    subscriptions = of_type(built.templates["Staging-iris"], "AWS::SNS::Subscription")
+    assert sorted(
+        (s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in subscriptions.values()
+    ) == [
+        ("email", "oncall@example.com"),
+        ("https", "https://events.pagerduty.example/integration/abc"),
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_execution_role_describes_exactly_the_rollback_alarms(
+    synth: Synthesized, stack: str
+) -> None:
+    template = synth.templates[stack]
+    rollback = [
+        a["AlarmName"]
+        for a in next(iter(of_type(template, "AWS::SageMaker::Endpoint").values()))["Properties"][
+            "DeploymentConfig"
+        ]["AutoRollbackConfiguration"]["Alarms"]
+    ]
+    (policy,) = of_type(template, "AWS::IAM::Policy").values()
+    (statement,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "cloudwatch:DescribeAlarms" in json.dumps(s["Action"])
+    ]
+    assert statement["Action"] == "cloudwatch:DescribeAlarms"
+    resources = json.dumps(statement["Resource"])
+    assert len(statement["Resource"]) == len(rollback) == 2
+    for name in rollback:
+        assert f":alarm:{name}" in resources
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_key_is_retained_rotated_and_pinned(synth: Synthesized, stack: str) -> None:
+    """The key encrypts captured data: renaming it would orphan that data. Change with care."""
+    keys = of_type(synth.templates[stack], "AWS::KMS::Key")
+    assert list(keys) == ["EncryptionKey514CDF8F"]
+    key = keys["EncryptionKey514CDF8F"]
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    assert key["Properties"]["EnableKeyRotation"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_dashboard_shows_traffic_errors_latency_utilisation_and_alarms(
+    synth: Synthesized, stack: str
+) -> None:
+    template = synth.templates[stack]
+    (dashboard,) = of_type(template, "AWS::CloudWatch::Dashboard").values()
+    env = stack.split("-")[0].lower()
+    assert dashboard["Properties"]["DashboardName"] == f"{env}-iris"
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for text in (
+        "Invocations",
+        "Invocation5XXErrors",
+        "Invocation4XXErrors",
+        "ModelLatency",
+        "p99",
+        "p50",
+        "OverheadLatency",
+        "CPUUtilization",
+        "MemoryUtilization",
+        "DiskUtilization",
+        "Alarms",
+    ):
+        assert text in body, text
+    for logical in of_type(template, "AWS::CloudWatch::Alarm"):
+        assert logical in body, "every alarm is on the alarm-status widget"
