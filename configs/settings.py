@@ -607,6 +607,29 @@ _VERSION_LIKE = re.compile(r"(^|-)v\d+($|-)|(^|-)\d+($|-)|[0-9a-f]{7,}|\d{6,}", 
 Problems = list[tuple[tuple[str | int, ...], str, Any]]
 
 
+class Quality(Strict):
+    """The bar a trained model must clear on its held-out split before it may ship.
+
+    The model's train.py prints `metric <metric>=<value>;` and writes it to metrics.json; the
+    quality-gate test and the training pipeline compare that value with `threshold`.
+    """
+
+    metric: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]*$")] = Field(
+        description="Name of the held-out metric that train.py reports, for example "
+        "'test_accuracy'.",
+    )
+    threshold: Annotated[float, Field(strict=False, allow_inf_nan=False)] = Field(
+        description="The value the metric must reach: at least this when greater_is_better, "
+        "at most this otherwise.",
+    )
+    greater_is_better: StrictBool = Field(
+        True, description="true for scores such as accuracy, false for losses and errors."
+    )
+
+    def passes(self, value: float) -> bool:
+        return value >= self.threshold if self.greater_is_better else value <= self.threshold
+
+
 class ModelSpec(Strict):
     """A model as deployed to one environment, after defaults and overrides are applied."""
 
@@ -634,6 +657,9 @@ class ModelSpec(Strict):
     autoscaling: Autoscaling = Autoscaling()
     data_capture: DataCapture = DataCapture()
     dashboard: Dashboard = Dashboard()
+    quality: Quality | None = Field(
+        None, description="Held-out metric and threshold a trained model must clear to ship."
+    )
 
     # A model file is checked as a whole only once environment defaults have been merged in.
     _check_combinations: ClassVar[bool] = True
@@ -925,7 +951,7 @@ def _planned_wait(rollout: Rollout, instances: int) -> int:
 
 # Sections that define the bundle are the same in every environment: what gets deployed to
 # production is what was tried in staging.
-BUNDLE_FIELDS = frozenset({"name", "description", "framework", "artifact"})
+BUNDLE_FIELDS = frozenset({"name", "description", "framework", "artifact", "quality"})
 
 Overrides: type[Strict] = create_model(  # type: ignore[call-overload]
     "Overrides",

@@ -53,7 +53,9 @@ def test_committed_schema_is_current(name: str) -> None:
 def test_copying_a_model_folder_adds_two_stacks(project_copy: Path, tmp_path: Path) -> None:
     shutil.copytree(project_copy / "models" / "iris", project_copy / "models" / "iris-copy")
     result = synthesize(project_copy, tmp_path / "out", tmp_path / "cache")
-    assert {"Staging-iris-copy", "Prod-iris-copy", "Staging-iris", "Prod-iris"} == set(
+    models = {path.parent.name for path in (project_copy / "models").glob("*/config.yaml")}
+    assert {"iris", "iris-copy"} <= models
+    assert {f"{prefix}-{name}" for prefix in ("Staging", "Prod") for name in models} == set(
         result.templates
     )
     assert result.built.bundles["iris-copy"].sha256 == result.built.bundles["iris"].sha256
