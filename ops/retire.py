@@ -47,7 +47,10 @@ def destroy(cfn: Any, name: str) -> None:
     (stack,) = cfn.describe_stacks(StackName=name)["Stacks"]
     if stack.get("EnableTerminationProtection"):
         cfn.update_termination_protection(EnableTerminationProtection=False, StackName=name)
-    cfn.delete_stack(StackName=name)
+    # CDK-deployed stacks carry the bootstrap's execution role; deleting through it needs only
+    # iam:PassRole, not the rights to delete every resource.
+    role = stack.get("RoleARN")
+    cfn.delete_stack(StackName=name, **({"RoleARN": role} if role else {}))
     cfn.get_waiter("stack_delete_complete").wait(StackName=name)
 
 
