@@ -8,6 +8,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# SageMaker's PyTorch serving stack has pins of its own: it lives in its own environment.
+SERVE_VENV := .venv-serve
+SERVE_STAMP := $(SERVE_VENV)/.installed
 
 # Node 20 is what this machine has; the workflows run Node 22.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -15,7 +18,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
+.PHONY: help setup serve-setup train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,11 +34,43 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(NODE_STAMP) ## create .venv and node_modules (idempotent)
 
+$(SERVE_STAMP): ops/serve-requirements.txt
+	rm -rf $(SERVE_VENV)
+	$(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install --quiet --disable-pip-version-check -r ops/serve-requirements.txt
+	touch $@
+
+serve-setup: $(SERVE_STAMP) ## create .venv-serve: sagemaker-pytorch-inference, TorchServe (Java 17)
+
+# `make train MODEL=iris`: SageMaker's training contract run locally; outputs under runs/<model>/,
+# then the weights (the files at the top of the model dir) are copied into models/<model>/ where
+# the bundler packs them. NPROC=2 runs it under torchrun (DDP over gloo); ARGS='--epochs 10'
+# passes hyperparameters.
+MODEL ?=
+NPROC ?= 1
+ARGS ?=
+PORT ?= 8080
+
+train: setup ## train MODEL=<name> on CPU and update models/<name>/ weights (NPROC=, ARGS=)
+	@test -n '$(MODEL)' -a -f 'models/$(MODEL)/train.py' || { \
+		echo "usage: make train MODEL=<name>, one of: $$(ls models/*/train.py | cut -d/ -f2 | xargs)"; exit 2; }
+	rm -rf runs/$(MODEL)
+	SM_MODEL_DIR=runs/$(MODEL)/model SM_OUTPUT_DATA_DIR=runs/$(MODEL)/output \
+		$(if $(filter-out 1,$(NPROC)),$(VENV)/bin/torchrun --standalone --nproc-per-node $(NPROC),$(PY)) \
+		models/$(MODEL)/train.py $(ARGS)
+	find runs/$(MODEL)/model -maxdepth 1 -type f -exec cp {} models/$(MODEL)/ \;
+	@echo "weights: $$(cd runs/$(MODEL)/model && find . -maxdepth 1 -type f -printf 'models/$(MODEL)/%P ')"
+
+serve: setup serve-setup ## synth, then serve MODEL=<name>'s model.tar.gz on 127.0.0.1 (PORT=8080)
+	@test -n '$(MODEL)' || { echo "usage: make serve MODEL=<name> [PORT=8080]"; exit 2; }
+	npx cdk synth --quiet
+	$(PY) -m ops serve '$(MODEL)' --port $(PORT)
+
 synth: setup ## bundle every model, synthesize every stack into cdk.out, print a summary
 	npx cdk synth --quiet
 	$(PY) -m ops summary cdk.out
 
-test: setup ## run every test
+test: setup serve-setup ## run every test (the serving test needs .venv-serve)
 	$(PY) -m pytest
 
 lint: setup ## ruff, format check and mypy

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ops import diff, retire, summary, verify
+from ops import diff, retire, serve, summary, verify
 
 # Each command module exposes `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "diff": (diff.__doc__ or "", diff.add_arguments, diff.run),
     "verify": (verify.__doc__ or "", verify.add_arguments, verify.run),
     "retire": (retire.__doc__ or "", retire.add_arguments, retire.run),
+    "serve": (serve.__doc__ or "", serve.add_arguments, serve.run),
 }
 
 
