@@ -208,7 +208,11 @@ def test_prod_has_termination_protection_and_staging_does_not(synth: Synthesized
         for name, artifact in manifest["artifacts"].items()
         if artifact["type"] == "aws:cloudformation:stack"
     }
-    assert protection == {"Staging-iris": False, "Prod-iris": True}
+    expected = {
+        d.stack_name: d.environment.termination_protection for d in synth.project.deployments()
+    }
+    assert protection == expected
+    assert protection["Prod-iris"] is True and protection["Staging-iris"] is False
 
 
 def test_tags_from_the_environment_reach_every_taggable_resource(synth: Synthesized) -> None:
