@@ -145,6 +145,23 @@ InstanceType = Annotated[
 ]
 
 
+class Vpc(Strict):
+    """Subnets and security groups the model's containers attach to (Model.VpcConfig)."""
+
+    # AWS::SageMaker::Model VpcConfig: Subnets 1-16 items, SecurityGroupIds 1-5 items.
+    subnet_ids: Items(  # type: ignore[valid-type]
+        Annotated[StrictStr, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")], min_length=1, max_length=16
+    ) = Field(
+        description="Subnet ids, for example ['subnet-0123456789abcdef0']; use subnets in at "
+        "least two Availability Zones for more than one instance (1-16).",
+    )
+    security_group_ids: Items(  # type: ignore[valid-type]
+        Annotated[StrictStr, Field(pattern=r"^sg-[0-9a-f]{8,17}$")], min_length=1, max_length=5
+    ) = Field(
+        description="Security group ids, for example ['sg-0123456789abcdef0'] (1-5).",
+    )
+
+
 class Serving(Strict):
     """How the endpoint's production variant is hosted."""
 
@@ -163,6 +180,11 @@ class Serving(Strict):
     ] = Field(
         default_factory=dict,
         description="Extra container environment variables (SAGEMAKER_* are set by the stack).",
+    )
+    vpc: Vpc | None = Field(
+        None,
+        description="Run the model's containers in these subnets and security groups (every "
+        "Model of the endpoint, variants included); unset: no VPC.",
     )
 
     @field_validator("environment", mode="after")
@@ -790,6 +812,15 @@ def _combination_problems(spec: ModelSpec) -> Problems:
                     "Serverless Inference does not support network isolation; set "
                     "serving.network_isolation to false for this model (and environment)",
                     True,
+                )
+            )
+        if spec.serving.vpc is not None:
+            problems.append(
+                (
+                    ("serving", "vpc"),
+                    "Serverless Inference does not support VPC configuration; remove "
+                    "serving.vpc for this model (and environment) or host it on instances",
+                    "vpc",
                 )
             )
         if spec.data_capture.enabled:

@@ -105,6 +105,7 @@ class ModelStack(Stack):
             region=env.region,
             network_isolation=spec.serving.network_isolation,
             environment=spec.serving.environment,
+            vpc=spec.serving.vpc,
         )
         models = _VariantModels(
             self,
@@ -115,10 +116,16 @@ class ModelStack(Stack):
             role=role.role,
             others=variant_models or {},
         )
+        if spec.serving.vpc is not None:
+            role.grant_vpc_access(
+                subnet_ids=spec.serving.vpc.subnet_ids,
+                security_group_ids=spec.serving.vpc.security_group_ids,
+            )
         encryption = EncryptionKey(
             self,
             "EncryptionKey",
-            description=f"Paging topic and captured data of {deployment.endpoint_name}",
+            description=f"Paging topic, captured data and instance volumes of "
+            f"{deployment.endpoint_name}",
         )
         capture = (
             DataCapture(
@@ -154,6 +161,7 @@ class ModelStack(Stack):
                 for name, v in spec.shadow().items()
             ],
             data_capture=capture.config if capture else None,
+            volume_key=encryption.key,
             retain_scaled_capacity=spec.autoscaling.enabled,
         )
         endpoint.endpoint.node.add_dependency(log_group)
@@ -363,5 +371,6 @@ class _VariantModels:
             region=self._region,
             network_isolation=spec.serving.network_isolation,
             environment=spec.serving.environment,
+            vpc=spec.serving.vpc,
         )
         return model.model_name

@@ -8,8 +8,13 @@ from constructs import IConstruct
 
 
 def add_checks(app: App) -> None:
-    """Run AwsSolutions on every stack; an unacknowledged finding fails synth."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    """Run AwsSolutions and the project's SageMaker pack on every stack; an unacknowledged
+    finding of either fails synth."""
+    from stacks.nag_pack import SageMakerChecks  # the pack's rules import constructs
+
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app, verbose=True), SageMakerChecks(app, verbose=True)
+    )
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:

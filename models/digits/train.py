@@ -29,7 +29,7 @@ from modelkit import contract  # noqa: E402
 from modelkit.data import Split, read_csv, stratified_split  # noqa: E402
 from modelkit.metrics import accuracy, metric_line  # noqa: E402
 from modelkit.seeding import seed_everything  # noqa: E402
-from modelkit.training import fit, init_distributed  # noqa: E402
+from modelkit.training import fit, init_distributed, state_digest  # noqa: E402
 
 NAME = "digits"
 WEIGHTS = "model.pt"
@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "train_accuracy": accuracy(model(split.x_train), split.y_train),
             "test_accuracy": accuracy(model(split.x_test), split.y_test),
         }
-    rank, _ = init_distributed()
+    rank, world = init_distributed()
+    # Every rank says which weights it ended with: under DDP they must all agree.
+    print(f"rank {rank}/{world}: weights sha256 {state_digest(model)}", flush=True)
     if rank == 0:
         for name, value in metrics.items():
             print(metric_line(name, value), flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 
@@ -93,3 +94,12 @@ def fit(
                     ).removeprefix("metric ")
             log(line)
     return history
+
+
+def state_digest(model: nn.Module) -> str:
+    """sha256 over the model's parameters and buffers: equal digests mean equal weights."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()

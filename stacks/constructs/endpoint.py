@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 Config = sagemaker.CfnEndpointConfig
+
+# Instance families whose storage is local NVMe, encrypted by the instance's hardware: SageMaker
+# refuses a KmsKeyId for an EndpointConfig that uses any of them (API_CreateEndpointConfig,
+# KmsKeyId). EC2 names them with a "d" after the generation (m5d, c6id, g4dn, p3dn), plus the
+# accelerated families that always carry NVMe instance storage.
+_INSTANCE_STORAGE_FAMILY = re.compile(
+    r"^([a-z]+\d+[a-z]*d[a-z]*|g5|g6|g6e|gr6|p4d|p4de|p5|p5e|p5en|p6|trn1|trn1n|trn2)$"
+)
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    """`ml.m5d.large` / `ml.g5.xlarge` -> True; `ml.m5.large` / `ml.c5.xlarge` -> False."""
+    parts = instance_type.split(".")
+    family = parts[1] if len(parts) == 3 else instance_type
+    return _INSTANCE_STORAGE_FAMILY.match(family) is not None
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,9 @@ class ModelEndpoint(Construct):
         variants: production variants; their weights split live traffic.
         shadow_variants: variants that get a copy of live requests.
         data_capture: sampled requests and responses for drift monitoring.
+        volume_key: encrypts the hosting instances' storage volumes; not set when no variant
+            runs on instances (serverless) or one uses local NVMe storage, which SageMaker
+            encrypts in hardware and for which it refuses a key.
         retain_scaled_capacity: keep the instance counts autoscaling chose when the endpoint is
             updated (`RetainAllVariantProperties`); weights and data capture still come from the
             new config (`ExcludeRetainedVariantProperties`).
@@ -74,17 +94,23 @@ class ModelEndpoint(Construct):
         variants: Sequence[VariantProps],
         shadow_variants: Sequence[VariantProps] = (),
         data_capture: Config.DataCaptureConfigProperty | None = None,
+        volume_key: kms.IKey | None = None,
         retain_scaled_capacity: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         if not variants:
             raise ValueError("an endpoint needs at least one production variant")
+        instance_types = [v.instance_type for v in (*variants, *shadow_variants) if v.instance_type]
+        encrypt_volumes = bool(instance_types) and not any(
+            has_instance_storage(t) for t in instance_types
+        )
         self.config = Config(
             self,
             "Config",
             production_variants=[v.render() for v in variants],
             shadow_production_variants=[v.render() for v in shadow_variants] or None,
             data_capture_config=data_capture,
+            kms_key_id=volume_key.key_arn if volume_key is not None and encrypt_volumes else None,
         )
         self.endpoint = sagemaker.CfnEndpoint(
             self,

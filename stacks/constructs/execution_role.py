@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -114,6 +115,71 @@ class ExecutionRole(Construct):
             f"AwsSolutions-IAM5[Resource::<{_logical_id(artifacts_id)}>/*]",
             "Objects in the model's own artifact bucket (data capture, training outputs); "
             "their keys are written by SageMaker at run time.",
+        )
+
+    def grant_vpc_access(
+        self, *, subnet_ids: Sequence[str], security_group_ids: Sequence[str]
+    ) -> None:
+        """Let SageMaker attach the model's containers to the given subnets (Model.VpcConfig).
+
+        Network interfaces can only be created in those subnets with those security groups;
+        the interfaces' own ids are chosen by EC2, and the Describe calls SageMaker makes
+        support no resource-level permissions: both wildcards are acknowledged here.
+        """
+        stack = Stack.of(self)
+
+        def ec2_arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="ec2", resource=resource, resource_name=name)
+
+        interfaces = ec2_arn("network-interface", "*")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="VpcCreateInterfaces",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    interfaces,
+                    *(ec2_arn("subnet", s) for s in subnet_ids),
+                    *(ec2_arn("security-group", g) for g in security_group_ids),
+                ],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="VpcManageInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[interfaces],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="VpcDescribe",
+                actions=[
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                resources=["*"],
+            )
+        )
+        policy = self.role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken and, for the model's VPC, ec2:Describe* support no "
+            "resource-level permissions.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:"
+            f"{stack.region}:{stack.account}:network-interface/*]",
+            "Network interfaces SageMaker creates for the model's VPC get ids chosen by EC2; "
+            "they can only be created in the configured subnets and security groups.",
         )
 
 

@@ -8,6 +8,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from configs.settings import Vpc
+from stacks.nag import acknowledge
+
 # Where SageMaker extracts the bundle's code/ folder inside the container.
 CODE_DIR = "/opt/ml/model/code"
 
@@ -25,8 +28,12 @@ class ServingModel(Construct):
         role: the execution role; the model waits for its policy.
         entry_point: the inference script's path under code/ (SAGEMAKER_PROGRAM). An empty
             SAGEMAKER_PROGRAM makes /ping report healthy while invocations hang.
-        network_isolation: run the container without network access.
+        network_isolation: run the container without network access. Off, the
+            `SageMaker-ModelNetworkIsolation` finding is acknowledged here with the reason:
+            the model's config turned it off (serverless variants cannot be isolated; a
+            container that installs requirements at start-up needs the network).
         environment: extra container environment variables.
+        vpc: subnets and security groups the container attaches to.
     """
 
     def __init__(
@@ -41,6 +48,7 @@ class ServingModel(Construct):
         region: str,
         network_isolation: bool,
         environment: Mapping[str, str],
+        vpc: Vpc | None = None,
     ) -> None:
         super().__init__(scope, id_)
         if not entry_point:
@@ -62,7 +70,22 @@ class ServingModel(Construct):
                     "SAGEMAKER_REGION": region,
                 },
             ),
+            vpc_config=(
+                sagemaker.CfnModel.VpcConfigProperty(
+                    subnets=list(vpc.subnet_ids), security_group_ids=list(vpc.security_group_ids)
+                )
+                if vpc is not None
+                else None
+            ),
         )
+        if not network_isolation:
+            acknowledge(
+                self.resource,
+                "SageMaker-ModelNetworkIsolation",
+                "serving.network_isolation is false in the model's config: the container needs "
+                "the network (a serverless variant, or requirements installed at start-up)"
+                + (", confined to the configured VPC." if vpc is not None else "."),
+            )
         # SageMaker checks the role when the model is created: its policy must exist first.
         # (The role itself is already a dependency through the GetAtt of its ARN.)
         policy = role.node.try_find_child("DefaultPolicy")
