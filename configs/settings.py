@@ -35,6 +35,12 @@ NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 ENDPOINT_NAME_MAX = 63
 # Shared library folders are imported as Python packages.
 PACKAGE_PATTERN = r"^[a-z_][a-z0-9_]*$"
+# A model package version in a group: arn:<partition>:sagemaker:<region>:<account>:model-package/
+# <group>/<version> (API_DescribeModelPackage, ModelPackageArn).
+MODEL_PACKAGE_ARN_PATTERN = (
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/"
+    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/\d+$"
+)
 
 
 class Strict(BaseModel):
@@ -97,6 +103,44 @@ class Artifact(Strict):
         description="Shared library folders under models/ (folders without config.yaml) that "
         "are copied to code/<name>/ so the model can import them.",
     )
+
+    source: Literal["bundle", "s3", "registry"] = Field(
+        "bundle",
+        description="What the endpoint serves: 'bundle' (model.tar.gz built from this folder at "
+        "synth), 's3' (model_data: a pinned archive and its sha256, for example a training "
+        "job's output) or 'registry' (model_package_arn: an approved model package).",
+    )
+    model_data: ModelData | None = Field(
+        None, description="With source 's3': the archive's s3_uri and sha256."
+    )
+    model_package_arn: StrictStr | None = Field(
+        None,
+        description="With source 'registry': the ARN of an approved model package version, "
+        "for example 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/staging-iris/3' "
+        "(`python -m ops promote` prints it).",
+        pattern=MODEL_PACKAGE_ARN_PATTERN,
+    )
+
+    @model_validator(mode="after")
+    def _source_is_pinned(self) -> Artifact:
+        given = {"s3": self.model_data is not None, "registry": self.model_package_arn is not None}
+        field = {"s3": "model_data", "registry": "model_package_arn"}
+        for source, present in given.items():
+            if source == self.source and not present:
+                _fail(
+                    (field[source],),
+                    f"source {source!r} needs artifact.{field[source]}; add it, or set source "
+                    "back to 'bundle'",
+                    None,
+                )
+            if source != self.source and present:
+                _fail(
+                    (field[source],),
+                    f"artifact.{field[source]} is only read with source {source!r} (source is "
+                    f"{self.source!r}); set source: {source} or remove it",
+                    "set",
+                )
+        return self
 
     @field_validator("weights", "code", mode="after")
     @classmethod
@@ -652,6 +696,186 @@ class Quality(Strict):
         return value >= self.threshold if self.greater_is_better else value <= self.threshold
 
 
+# --------------------------------------------------------------------------------------------
+# Training: a SageMaker Pipeline that trains, checks `quality` and registers a model package.
+# Limits below are CreateTrainingJob's (API_ResourceConfig, API_StoppingCondition, API_Channel).
+# --------------------------------------------------------------------------------------------
+
+S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$"
+# SageMaker training instances (ml.<family>.<size>); hosting-only families such as ml.inf1 are
+# refused by the service at deploy time.
+TrainingInstanceType = Annotated[
+    StrictStr,
+    Field(
+        pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
+        description="SageMaker training instance type, for example 'ml.m5.xlarge'.",
+    ),
+]
+
+
+class TrainingInput(Strict):
+    """One input channel: an S3 prefix, or one object pinned to a version."""
+
+    s3_uri: StrictStr = Field(
+        description="s3://bucket/prefix/ (every object under it) or s3://bucket/key (one "
+        "object). The pipeline's role may read exactly this.",
+        pattern=S3_URI_PATTERN,
+    )
+    version_id: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = Field(
+        None,
+        description="S3 object version the model must be trained on; needs s3_uri to name one "
+        "object. Passed as a pipeline parameter and recorded on the model package.",
+    )
+    content_type: StrictStr | None = Field(
+        None, description="MIME type of the channel's data, for example 'text/csv'."
+    )
+
+    @model_validator(mode="after")
+    def _version_names_an_object(self) -> TrainingInput:
+        if self.version_id is not None and (
+            self.s3_uri.endswith("/") or "/" not in self.s3_uri.removeprefix("s3://")
+        ):
+            _fail(
+                ("version_id",),
+                f"a version pins one object, but {self.s3_uri!r} is a prefix; name the object "
+                "(s3://bucket/key) or remove version_id",
+                self.version_id,
+            )
+        return self
+
+
+HyperparameterValue = StrictStr | StrictInt | StrictBool | Annotated[float, Field(strict=True)]
+
+
+class Training(Strict):
+    """How the model is trained: a SageMaker Pipeline per environment that trains on the
+    declared inputs, checks the `quality` metric and registers a model package for approval."""
+
+    enabled: StrictBool = Field(
+        True, description="false: no pipeline in this environment (for example in prod)."
+    )
+    entry_point: RelPath = Field(
+        "train.py",
+        description="Training script at the top of the model folder; it follows SageMaker's "
+        "training contract (SM_MODEL_DIR, SM_CHANNEL_<NAME>, hyperparameters as --name value).",
+    )
+    instance_type: TrainingInstanceType = "ml.m5.xlarge"
+    instance_count: StrictInt = Field(
+        1, ge=1, le=100, description="Training instances; more than 1 needs torch_distributed."
+    )
+    volume_gb: StrictInt = Field(
+        30, ge=1, le=16384, description="Storage volume per instance in GB (1-16384)."
+    )
+    distribution: Literal["none", "torch_distributed"] = Field(
+        "none",
+        description="'torch_distributed': SageMaker starts train.py under torchrun on every "
+        "instance (DDP); 'none': one process per instance.",
+    )
+    spot: StrictBool = Field(
+        True,
+        description="Managed spot training, checkpointed to the artifact bucket so an "
+        "interrupted job resumes.",
+    )
+    max_runtime_seconds: StrictInt = Field(
+        3600, ge=1, le=2419200, description="Training time limit in seconds (at most 28 days)."
+    )
+    max_wait_seconds: StrictInt | None = Field(
+        7200,
+        ge=1,
+        le=2419200,
+        description="Spot only: time limit including waiting for spot capacity, at least "
+        "max_runtime_seconds.",
+    )
+    hyperparameters: dict[
+        Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,255}$")],
+        HyperparameterValue,
+    ] = Field(
+        default_factory=dict,
+        description="Passed to the script as --name value (and in SM_HPS).",
+    )
+    inputs: dict[
+        Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")], TrainingInput
+    ] = Field(
+        default_factory=dict,
+        description="Input channels by name (the script reads SM_CHANNEL_<NAME>), each an S3 "
+        "location; every value becomes a pipeline parameter.",
+    )
+    metrics: Items(Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]*$")]) = Field(  # type: ignore[valid-type]
+        (),
+        description="Further metrics the script prints as 'name=value;' to chart in the "
+        "training job (quality.metric is always captured).",
+    )
+    schedule: StrictStr | None = Field(
+        None,
+        description="EventBridge schedule that starts the pipeline, for example "
+        "'rate(7 days)' or 'cron(0 3 ? * MON *)'; unset: started by hand.",
+        pattern=r"^(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$",
+    )
+
+    @field_validator("hyperparameters", mode="after")
+    @classmethod
+    def _no_reserved_hyperparameters(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reserved = sorted(k for k in value if k.lower().startswith("sagemaker"))
+        if reserved:
+            raise ValueError(f"{reserved} are set by the pipeline; remove them from the config")
+        return value
+
+    @model_validator(mode="after")
+    def _limits(self, info: ValidationInfo) -> Training:
+        if self.instance_count > 1 and self.distribution == "none":
+            _fail(
+                ("distribution",),
+                f"{self.instance_count} instances without distribution would each train their "
+                "own copy; set distribution: torch_distributed or instance_count: 1",
+                self.distribution,
+            )
+        if self.spot and (
+            self.max_wait_seconds is None or self.max_wait_seconds < self.max_runtime_seconds
+        ):
+            _fail(
+                ("max_wait_seconds",),
+                f"spot training needs max_wait_seconds of at least max_runtime_seconds "
+                f"({self.max_runtime_seconds}); raise it or set spot: false",
+                self.max_wait_seconds,
+            )
+        folder = (info.context or {}).get("model_dir")
+        if folder is not None and not (folder / self.entry_point).is_file():
+            _fail(
+                ("entry_point",),
+                f"{self.entry_point!r} does not exist in {folder.name}/; add the training "
+                "script or fix the name",
+                self.entry_point,
+            )
+        return self
+
+
+def _training_problems(spec: ModelSpec) -> Problems:
+    """A training section that cannot give a pipeline once every section is merged."""
+    training = spec.training
+    if training is None or not training.enabled:
+        return []
+    problems: Problems = []
+    if spec.quality is None:
+        problems.append(
+            (
+                ("training",),
+                "training registers a model only when it clears the quality bar; add a "
+                "quality section (metric, threshold, greater_is_better)",
+                None,
+            )
+        )
+    if not training.inputs:
+        problems.append(
+            (
+                ("training", "inputs"),
+                "training needs at least one input channel, for example inputs: {train: "
+                "{s3_uri: s3://my-bucket/iris/}}",
+                {},
+            )
+        )
+    return problems
+
+
 class ModelSpec(Strict):
     """A model as deployed to one environment, after defaults and overrides are applied."""
 
@@ -681,6 +905,11 @@ class ModelSpec(Strict):
     dashboard: Dashboard = Dashboard()
     quality: Quality | None = Field(
         None, description="Held-out metric and threshold a trained model must clear to ship."
+    )
+    training: Training | None = Field(
+        None,
+        description="How to train the model in a SageMaker Pipeline that registers it for "
+        "approval; unset: no pipeline.",
     )
 
     # A model file is checked as a whole only once environment defaults have been merged in.
@@ -736,7 +965,7 @@ class ModelSpec(Strict):
 
 def _combination_problems(spec: ModelSpec) -> Problems:
     """What SageMaker would refuse, or silently not do, for this combination of sections."""
-    problems: Problems = []
+    problems: Problems = _training_problems(spec)
     variants = spec.production_variants()
     shadows = spec.shadow()
     rollout = spec.rollout

@@ -14,11 +14,12 @@ from pathlib import Path
 from aws_cdk import App
 
 from bundler import Bundle, BundleSpec, build
-from configs.loader import MODEL_CONFIG, ConfigError, ModelSource, Problem, Project
+from configs.loader import MODEL_CONFIG, ConfigError, Deployment, ModelSource, Problem, Project
 from configs.settings import ModelSpec
 from stacks.images import ImageLookupError, ImageResolver
-from stacks.model_stack import ModelStack, VariantModel
+from stacks.model_stack import ModelStack, TrainingBuild, VariantModel
 from stacks.nag import add_checks
+from stacks.pipeline_definition import DefinitionCache, PipelineInputs
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,20 @@ def bundle_spec(project: Project, source: ModelSource) -> BundleSpec:
         model_dir=source.folder,
         weights=artifact.weights,
         code=artifact.code,
+        shared=tuple(project.root / "models" / name for name in artifact.shared),
+    )
+
+
+def training_code_spec(project: Project, source: ModelSource) -> BundleSpec:
+    """The training job's source archive: `code/<model>/` (the folder's code) beside the shared
+    folders in `code/<name>/`, as the folders sit under models/ so train.py imports the same
+    way in a job as on a laptop."""
+    folder = source.folder.name
+    artifact = source.file.artifact
+    return BundleSpec(
+        model_dir=project.root / "models",
+        weights=(),
+        code=tuple(f"{folder}/{pattern}" for pattern in artifact.code),
         shared=tuple(project.root / "models" / name for name in artifact.shared),
     )
 
@@ -85,6 +100,7 @@ def add_stacks(
         if name not in bundles:
             bundles[name] = build(bundle_spec(project, _source(project, name)), cache_dir)
     images = ImageResolver(cache_dir)
+    definitions = DefinitionCache(cache_dir)
     stacks: dict[str, ModelStack] = {}
     problems: list[Problem] = []
     for deployment in deployments:
@@ -126,12 +142,53 @@ def add_stacks(
                 )
                 for name in _variant_model_names(deployment.spec)
             },
+            training=_training(project, deployment, image_uri, images, definitions, cache_dir),
         )
     images.save()
+    definitions.save()
     if problems:
         raise ConfigError(problems, project.root)
     add_checks(app)
     return Built(stacks, bundles)
+
+
+def _training(
+    project: Project,
+    deployment: Deployment,
+    inference_image: str,
+    images: ImageResolver,
+    definitions: DefinitionCache,
+    cache_dir: Path,
+) -> TrainingBuild | None:
+    """The training code archive, image and pipeline definition, when training is enabled."""
+    spec = deployment.spec
+    training = spec.training
+    if training is None or not training.enabled or spec.quality is None:
+        return None
+    framework = spec.framework
+    code = build(training_code_spec(project, deployment.source), cache_dir)
+    image = images.training_image(
+        framework.pytorch_version,
+        framework.python_version,
+        deployment.environment.region,
+        training.instance_type,
+    )
+    definition = definitions.definition(
+        PipelineInputs(
+            model_name=deployment.model_name,
+            training=training,
+            quality=spec.quality,
+            training_image=image,
+            inference_image=inference_image,
+            program=f"code/{deployment.source.folder.name}/{training.entry_point}",
+            serving_entry_point=spec.artifact.entry_point,
+            serving_instance_type=spec.serving.instance_type,
+            region=deployment.environment.region,
+            code_sha256=code.sha256,
+            framework_version=framework.pytorch_version,
+        )
+    )
+    return TrainingBuild(code=code, training_image=image, definition=definition)
 
 
 def _variant_model_names(spec: ModelSpec) -> list[str]:

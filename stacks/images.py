@@ -49,6 +49,22 @@ class ImageResolver:
             self.changed = True
         return uri
 
+    def training_image(
+        self, pytorch_version: str, python_version: str, region: str, instance_type: str
+    ) -> str:
+        """The SageMaker PyTorch training image for these settings (CPU or GPU by instance)."""
+        key = "|".join(
+            (self.sdk_version, "training", pytorch_version, python_version, region, instance_type)
+        )
+        uri = self.memo.get(key)
+        if uri is None:
+            uri = inference_image(
+                pytorch_version, python_version, region, instance_type, "training"
+            )
+            self.memo[key] = uri
+            self.changed = True
+        return uri
+
     def save(self) -> None:
         """Write the memo back if it learned something; losing it only costs time."""
         if not self.changed or self.memo_path is None:
@@ -81,7 +97,11 @@ class ImageResolver:
 
 @functools.cache
 def inference_image(
-    pytorch_version: str, python_version: str, region: str, instance_type: str
+    pytorch_version: str,
+    python_version: str,
+    region: str,
+    instance_type: str,
+    scope: str = "inference",
 ) -> str:
     """Ask the SDK (imported here, on first use only: the import takes about two seconds)."""
     os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
@@ -94,7 +114,7 @@ def inference_image(
             version=pytorch_version,
             py_version=python_version,
             instance_type=instance_type,
-            image_scope="inference",
+            image_scope=scope,
         )
     except (ValueError, KeyError) as error:
         raise ImageLookupError(str(error).strip()) from error

@@ -25,9 +25,12 @@ from stacks.constructs.data_capture import DataCapture
 from stacks.constructs.encryption_key import EncryptionKey
 from stacks.constructs.endpoint import ModelEndpoint, ServerlessProps, VariantProps
 from stacks.constructs.execution_role import ExecutionRole, ecr_repository_arn
+from stacks.constructs.model_registry import ModelRegistry
 from stacks.constructs.paging import PagingTopic
 from stacks.constructs.rollout_policy import deployment_config
 from stacks.constructs.serving_model import ServingModel
+from stacks.constructs.training_events import TrainingEvents
+from stacks.constructs.training_pipeline import InputLocation, TrainingPipeline
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,19 @@ class VariantModel:
     entry_point: str
 
 
+@dataclass(frozen=True)
+class TrainingBuild:
+    """What a model's training pipeline is made of, prepared at the edge (stacks.assembly)."""
+
+    code: Bundle
+    training_image: str
+    definition: str
+
+
 # Template metadata: each variant's model and archive digest, next to `ModelBundle`.
 VARIANT_METADATA = "ModelVariants"
+# Template metadata: where the endpoint's own model comes from (config `artifact.source`).
+ARTIFACT_METADATA = "ModelArtifact"
 
 
 class ModelStack(Stack):
@@ -52,6 +66,7 @@ class ModelStack(Stack):
         bundle: the model.tar.gz built for this model.
         image_uri: the serving image.
         variant_models: bundles of other models that variants serve, by model name.
+        training: the training pipeline's code, image and definition; None: no pipeline.
     """
 
     def __init__(
@@ -63,6 +78,7 @@ class ModelStack(Stack):
         bundle: Bundle,
         image_uri: str,
         variant_models: Mapping[str, VariantModel] | None = None,
+        training: TrainingBuild | None = None,
         **kwargs: Any,
     ) -> None:
         env = deployment.environment
@@ -95,11 +111,13 @@ class ModelStack(Stack):
             image_uri=image_uri,
             log_group=log_group,
         )
+        served_url = _grant_served_artifact(self, spec, asset, role.role)
         model = ServingModel(
             self,
             "Model",
             image_uri=image_uri,
-            model_data_url=asset.s3_object_url,
+            model_data_url=served_url,
+            model_package_arn=spec.artifact.model_package_arn,
             role=role.role,
             entry_point=spec.artifact.entry_point,
             region=env.region,
@@ -214,8 +232,41 @@ class ModelStack(Stack):
                 alarms=alarms.alarms,
             )
 
+        if training is not None and spec.training is not None:
+            registry = ModelRegistry(
+                self,
+                "ModelRegistry",
+                group_name=deployment.endpoint_name,
+                description=f"Versions of {deployment.model_name} trained in "
+                f"{deployment.environment_name}, for approval",
+            )
+            pipeline = TrainingPipeline(
+                self,
+                "Training",
+                pipeline_name=f"{deployment.endpoint_name}-training",
+                definition=training.definition,
+                code=BundleAsset(self, "TrainingCode", bundle=training.code),
+                artifacts=storage.bucket,
+                registry=registry,
+                inputs=[
+                    InputLocation(i.s3_uri, versioned=i.version_id is not None)
+                    for i in spec.training.inputs.values()
+                ],
+                training_image=training.training_image,
+            )
+            TrainingEvents(
+                self,
+                "TrainingEvents",
+                pipeline=pipeline,
+                topic=paging.topic,
+                key=encryption.key,
+                schedule=spec.training.schedule,
+            )
+            CfnOutput(self, "TrainingPipelineName", value=pipeline.pipeline_name)
+            CfnOutput(self, "ModelPackageGroupName", value=registry.group_name)
+
         CfnOutput(self, "EndpointName", value=deployment.endpoint_name)
-        CfnOutput(self, "ModelDataUrl", value=asset.s3_object_url)
+        CfnOutput(self, "ModelDataUrl", value=spec.artifact.model_package_arn or served_url)
         CfnOutput(self, "ArtifactBucketName", value=storage.bucket.bucket_name)
         self.template_options.metadata = {
             BUNDLE_METADATA: {
@@ -224,6 +275,7 @@ class ModelStack(Stack):
                 "sha256": bundle.sha256,
                 "bytes": bundle.size,
             },
+            ARTIFACT_METADATA: _artifact_metadata(spec, bundle),
             VARIANT_METADATA: {
                 name: _served(kind, v, deployment.model_name, bundle, variant_models or {})
                 for kind, variants in (
@@ -242,6 +294,42 @@ class ModelStack(Stack):
         self.alarms = alarms
         self.paging = paging
         self.key = encryption.key
+
+
+def _grant_served_artifact(
+    stack: Stack, spec: ModelSpec, asset: BundleAsset, role: iam.Role
+) -> str:
+    """The model data URL the endpoint's own Model serves; the role may read a pinned archive."""
+    artifact = spec.artifact
+    if artifact.source == "s3" and artifact.model_data is not None:
+        bucket, _, key = artifact.model_data.s3_uri.removeprefix("s3://").partition("/")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadPinnedModel",
+                actions=["s3:GetObject"],
+                resources=[
+                    stack.format_arn(
+                        service="s3", region="", account="", resource=bucket, resource_name=key
+                    )
+                ],
+            )
+        )
+        return artifact.model_data.s3_uri
+    return asset.s3_object_url
+
+
+def _artifact_metadata(spec: ModelSpec, bundle: Bundle) -> dict[str, str]:
+    """What the endpoint serves, for reviewers: the source and the version or digest."""
+    artifact = spec.artifact
+    if artifact.source == "registry" and artifact.model_package_arn is not None:
+        return {"source": "registry", "model_package_arn": artifact.model_package_arn}
+    if artifact.source == "s3" and artifact.model_data is not None:
+        return {
+            "source": "s3",
+            "s3_uri": artifact.model_data.s3_uri,
+            "sha256": artifact.model_data.sha256,
+        }
+    return {"source": "bundle", "sha256": bundle.sha256}
 
 
 def _served(

@@ -33,6 +33,8 @@ class ServingModel(Construct):
             the model's config turned it off (serverless variants cannot be isolated; a
             container that installs requirements at start-up needs the network).
         environment: extra container environment variables.
+        model_package_arn: serve this approved model package version instead (its image and
+            model data are the package's; image_uri and model_data_url are then not used).
         vpc: subnets and security groups the container attaches to.
     """
 
@@ -48,6 +50,7 @@ class ServingModel(Construct):
         region: str,
         network_isolation: bool,
         environment: Mapping[str, str],
+        model_package_arn: str | None = None,
         vpc: Vpc | None = None,
     ) -> None:
         super().__init__(scope, id_)
@@ -59,9 +62,10 @@ class ServingModel(Construct):
             execution_role_arn=role.role_arn,
             enable_network_isolation=network_isolation,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image_uri,
+                image=None if model_package_arn else image_uri,
                 mode="SingleModel",
-                model_data_url=model_data_url,
+                model_data_url=None if model_package_arn else model_data_url,
+                model_package_name=model_package_arn,
                 environment={
                     **environment,
                     "SAGEMAKER_PROGRAM": entry_point,

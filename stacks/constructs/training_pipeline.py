@@ -1,0 +1,285 @@
+"""`AWS::SageMaker::Pipeline` that trains a model and registers it, with its own scoped role."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Fn, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct, IConstruct
+
+from stacks.constructs.bundle_asset import BundleAsset
+from stacks.constructs.execution_role import ecr_repository_arn
+from stacks.constructs.model_registry import ModelRegistry
+from stacks.nag import acknowledge
+from stacks.pipeline_definition import (
+    ARTIFACT_BUCKET,
+    CHECKPOINT_PREFIX,
+    CODE_URI,
+    MODEL_PACKAGE_GROUP,
+    OUTPUT_PREFIX,
+    ROLE_ARN,
+)
+
+# Training jobs started by a pipeline are named `pipelines-<execution id>-<step>-<suffix>`.
+PIPELINE_JOB_PREFIX = "pipelines-"
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+
+@dataclass(frozen=True)
+class InputLocation:
+    """A declared input: `s3://bucket/prefix/` or one object `s3://bucket/key`."""
+
+    s3_uri: str
+    versioned: bool = False
+
+    @property
+    def bucket(self) -> str:
+        return self.s3_uri.removeprefix("s3://").partition("/")[0]
+
+    @property
+    def key(self) -> str:
+        return self.s3_uri.removeprefix("s3://").partition("/")[2]
+
+    @property
+    def is_prefix(self) -> bool:
+        return self.key == "" or self.key.endswith("/")
+
+
+class TrainingPipeline(Construct):
+    """The pipeline and the role it and its training jobs run as.
+
+    The role reads only the declared inputs and the training code archive, writes only the
+    artifact bucket's `training/output/` and `training/checkpoints/` prefixes, registers only
+    into its own model package group, and may pass only itself, only to SageMaker.
+
+    Args:
+        pipeline_name: `<environment>-<model>-training`.
+        definition: the definition JSON with `${Name}` placeholders (stacks.pipeline_definition).
+        code: the training code archive (its URL becomes sagemaker_submit_directory).
+        artifacts: the model's artifact bucket.
+        registry: the model package group the pipeline registers into.
+        inputs: the declared input locations.
+        training_image: the training image; pulls are allowed from its repository only.
+        inference_image: the serving image recorded on registered packages.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        pipeline_name: str,
+        definition: str,
+        code: BundleAsset,
+        artifacts: s3.IBucket,
+        registry: ModelRegistry,
+        inputs: Sequence[InputLocation],
+        training_image: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Runs pipeline {pipeline_name} and its training jobs: reads the "
+            "declared inputs, writes training/ in the artifact bucket, registers versions.",
+        )
+        training_jobs = stack.format_arn(
+            service="sagemaker", resource="training-job", resource_name=f"{PIPELINE_JOB_PREFIX}*"
+        )
+        self._training_jobs = training_jobs
+        self._log_groups = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{TRAINING_LOG_GROUP}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        statements = [
+            iam.PolicyStatement(
+                sid="RunTrainingJobs",
+                actions=[
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[training_jobs],
+            ),
+            iam.PolicyStatement(
+                sid="RegisterModelPackages",
+                actions=[
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:AddTags",
+                ],
+                resources=[registry.group_arn, registry.packages_arn],
+            ),
+            iam.PolicyStatement(
+                sid="PassOwnRole",
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadTrainingCode", actions=["s3:GetObject"], resources=[code.object_arn]
+            ),
+            iam.PolicyStatement(
+                sid="WriteTrainingOutputs",
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[
+                    artifacts.arn_for_objects(f"{OUTPUT_PREFIX}/*"),
+                    artifacts.arn_for_objects(f"{CHECKPOINT_PREFIX}/*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ListTrainingOutputs",
+                actions=["s3:ListBucket"],
+                resources=[artifacts.bucket_arn],
+                conditions={
+                    "StringLike": {"s3:prefix": [f"{OUTPUT_PREFIX}/*", f"{CHECKPOINT_PREFIX}/*"]}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="PullTrainingImage",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                resources=[ecr_repository_arn(stack, training_image)],
+            ),
+            iam.PolicyStatement(
+                sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="WriteTrainingLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=[self._log_groups],
+            ),
+            iam.PolicyStatement(
+                sid="PublishTrainingMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            ),
+        ]
+        statements.extend(_input_statements(stack, inputs))
+        for statement in statements:
+            self.role.add_to_principal_policy(statement)
+
+        body = Fn.sub(
+            definition,
+            {
+                ROLE_ARN: self.role.role_arn,
+                ARTIFACT_BUCKET: artifacts.bucket_name,
+                CODE_URI: code.s3_object_url,
+                MODEL_PACKAGE_GROUP: registry.group_name,
+            },
+        )
+        self.pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=pipeline_name,
+            pipeline_description=f"Train, check the quality bar, register into "
+            f"{registry.group_name}",
+            role_arn=self.role.role_arn,
+            pipeline_definition={"PipelineDefinitionBody": body},
+        )
+        # The pipeline's first execution needs the role's policy, and the group to register in.
+        policy = self.role.node.find_child("DefaultPolicy")
+        self.pipeline.node.add_dependency(policy)
+        self.pipeline.node.add_dependency(registry.group)
+        self.pipeline_name = pipeline_name
+        self.pipeline_arn = stack.format_arn(
+            service="sagemaker", resource="pipeline", resource_name=pipeline_name
+        )
+        self._acknowledge(policy, stack, artifacts, registry, inputs)
+
+    def _acknowledge(
+        self,
+        policy: IConstruct,
+        stack: Stack,
+        artifacts: s3.IBucket,
+        registry: ModelRegistry,
+        inputs: Sequence[InputLocation],
+    ) -> None:
+        """Each wildcard resource of the role, acknowledged one by one with why it is needed."""
+        reasons = {
+            "*": "ecr:GetAuthorizationToken has no resource-level permissions; "
+            "cloudwatch:PutMetricData is limited to SageMaker's namespaces by condition.",
+            self._training_jobs: "Pipelines name training jobs at run time "
+            "(pipelines-<execution id>-...); only those jobs.",
+            registry.packages_arn: "Versions of this model's own package group, numbered by "
+            "SageMaker as they are registered.",
+            artifacts.arn_for_objects(f"{OUTPUT_PREFIX}/*"): "Training outputs under the "
+            "artifact bucket's training/output/ prefix; keys are chosen by SageMaker per job.",
+            artifacts.arn_for_objects(f"{CHECKPOINT_PREFIX}/*"): "Spot checkpoints under the "
+            "artifact bucket's training/checkpoints/ prefix, one folder per execution.",
+            self._log_groups: "SageMaker writes training logs to this fixed log group, one "
+            "stream per job.",
+        }
+        for location in inputs:
+            if location.is_prefix:
+                reasons[_object_arn(stack, location)] = (
+                    f"The declared training input {location.s3_uri}: every object under it."
+                )
+        for resource, reason in reasons.items():
+            acknowledge(
+                policy, f"AwsSolutions-IAM5[Resource::{_nag_form(stack, resource)}]", reason
+            )
+
+
+def _input_statements(stack: Stack, inputs: Sequence[InputLocation]) -> list[iam.PolicyStatement]:
+    """Read exactly the declared inputs: objects under each prefix, or each one object."""
+    statements = []
+    for index, location in enumerate(inputs):
+        bucket_arn = stack.format_arn(service="s3", region="", account="", resource=location.bucket)
+        key_pattern = f"{location.key}*" if location.is_prefix else location.key
+        actions = ["s3:GetObject"]
+        if location.versioned:
+            actions.append("s3:GetObjectVersion")
+        statements.append(
+            iam.PolicyStatement(
+                sid=f"ReadInput{index}",
+                actions=actions,
+                resources=[_object_arn(stack, location)],
+            )
+        )
+        statements.append(
+            iam.PolicyStatement(
+                sid=f"ListInput{index}",
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [key_pattern]}},
+            )
+        )
+    return statements
+
+
+def _object_arn(stack: Stack, location: InputLocation) -> str:
+    bucket_arn = stack.format_arn(service="s3", region="", account="", resource=location.bucket)
+    return f"{bucket_arn}/{location.key}*" if location.is_prefix else f"{bucket_arn}/{location.key}"
+
+
+def _nag_form(stack: Stack, resource: str) -> str:
+    """A resource as cdk-nag prints it in a finding id: the ARN, or `<Logical.Arn>/suffix`."""
+    resolved = stack.resolve(resource)
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        parts = resolved["Fn::Join"][1]
+        return "".join(
+            f"<{p['Fn::GetAtt'][0]}.{p['Fn::GetAtt'][1]}>" if isinstance(p, dict) else str(p)
+            for p in parts
+        )
+    raise ValueError(f"cannot name {resolved!r} the way cdk-nag does")

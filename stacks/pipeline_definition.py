@@ -1,0 +1,408 @@
+"""The SageMaker Pipeline definition of a model's training, generated at synth with no network.
+
+    Train (spot, checkpointed) -> CheckQuality (the job's held-out metric against `quality`)
+        -> Register (a model package, PendingManualApproval) | Fail
+
+The request bodies are the sagemaker SDK's typed shapes (`sagemaker.core.shapes`, validated by
+pydantic and serialized by the SDK) and the expressions are its workflow entities (parameters,
+step properties, execution variables, conditions, Join). The SDK's `Pipeline`/`TrainingStep`/
+`ModelStep` classes are not used: importing `sagemaker.mlops` creates a boto3 client at import
+time (it needs a region from the environment), `ModelTrainer` uploads its driver scripts under a
+timestamped key while a pipeline is defined, and `ModelStep` wants a `ModelBuilder`. The test
+suite rebuilds the same pipeline with those classes and compares the JSON.
+
+Values only CloudFormation knows (the role ARN, bucket, group name, the code archive's URL) are
+`${Name}` placeholders that the construct fills with `Fn::Sub`, so the JSON text depends on the
+config alone: the same config gives the same bytes. Importing the SDK takes seconds, so finished
+definitions are remembered on disk by the sha256 of their inputs and the SDK's version, like the
+image look-ups in `stacks.images`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from configs.settings import Quality, Training
+from stacks.images import _sdk_version
+
+DEFINITION_VERSION = "2020-12-01"
+MEMO_FILE = "pipeline-definitions.json"
+# Remembered definitions are redone when this generator changes.
+GENERATOR_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+# Placeholders the construct substitutes (Fn::Sub).
+ROLE_ARN = "RoleArn"
+ARTIFACT_BUCKET = "ArtifactBucket"
+CODE_URI = "CodeUri"
+MODEL_PACKAGE_GROUP = "ModelPackageGroup"
+PLACEHOLDERS = (ROLE_ARN, ARTIFACT_BUCKET, CODE_URI, MODEL_PACKAGE_GROUP)
+
+# Step names; EventBridge rules and tests refer to them.
+TRAIN_STEP = "Train"
+CHECK_STEP = "CheckQuality"
+REGISTER_STEP = "Register"
+FAIL_STEP = "QualityBarNotMet"
+
+# Prefixes of the artifact bucket the pipeline writes; its role may write nothing else.
+OUTPUT_PREFIX = "training/output"
+CHECKPOINT_PREFIX = "training/checkpoints"
+CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+# Where SageMaker extracts the served archive's code/ folder (SAGEMAKER_SUBMIT_DIRECTORY).
+SERVING_CODE_DIR = "/opt/ml/model/code"
+CONTENT_TYPES = ("application/json",)
+
+
+def metric_regex(name: str) -> str:
+    """The MetricDefinitions regex of `name`: train.py prints `metric name=0.966667;`
+    (models/modelkit/metrics.py; a test checks the two agree)."""
+    return f"{name}=([0-9.eE+-]+);"
+
+
+def parameter_name(channel: str, what: str) -> str:
+    """`train`, `Uri` -> `InputTrainUri`: one pipeline parameter per input value."""
+    camel = "".join(part[:1].upper() + part[1:] for part in channel.replace("_", "-").split("-"))
+    return f"Input{camel}{what}"
+
+
+@dataclass(frozen=True)
+class PipelineInputs:
+    """Everything the definition depends on; its JSON is the memo key.
+
+    Args:
+        model_name: the model, for metadata.
+        training: the resolved training section.
+        quality: the bar the held-out metric must clear.
+        training_image: the SageMaker PyTorch training image.
+        inference_image: the serving image registered with the model package.
+        program: the training script's path inside the code archive (`code/<model>/train.py`).
+        serving_entry_point: SAGEMAKER_PROGRAM of the registered model.
+        serving_instance_type: the instance type the package is registered for.
+        region: the environment's region (sagemaker_region).
+        code_sha256: sha256 of the training code archive, recorded on the package.
+    """
+
+    model_name: str
+    training: Training
+    quality: Quality
+    training_image: str
+    inference_image: str
+    program: str
+    serving_entry_point: str
+    serving_instance_type: str
+    region: str
+    code_sha256: str
+    framework_version: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def key(self) -> str:
+        data = asdict(self)
+        data["training"] = self.training.model_dump(mode="json")
+        data["quality"] = self.quality.model_dump(mode="json")
+        data["generator"] = GENERATOR_VERSION
+        data["sdk"] = _sdk_version()
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def placeholder(name: str) -> str:
+    return "${" + name + "}"
+
+
+def build_definition(inputs: PipelineInputs) -> str:
+    """The pipeline definition JSON (keys sorted, compact), with `${Name}` placeholders."""
+    os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
+    # The API's shapes (the package's namespace mixes in model-card shapes of the same names).
+    shapes = importlib.import_module("sagemaker.core.shapes.shapes")
+    from sagemaker.core.utils.utils import serialize
+    from sagemaker.core.workflow.conditions import (
+        ConditionGreaterThanOrEqualTo,
+        ConditionLessThanOrEqualTo,
+    )
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.core.workflow.parameters import ParameterString
+    from sagemaker.core.workflow.properties import Properties
+
+    training, quality = inputs.training, inputs.quality
+    exprs = _Expressions()
+
+    parameters = []
+    channels = []
+    metadata: dict[str, Any] = {
+        "model": inputs.model_name,
+        "training-code-sha256": inputs.code_sha256,
+        "quality-metric": quality.metric,
+        "quality-threshold": _number(quality.threshold),
+    }
+    for channel, source in sorted(training.inputs.items()):
+        uri = ParameterString(parameter_name(channel, "Uri"), default_value=source.s3_uri)
+        parameters.append(uri)
+        metadata[f"input-{channel}-uri"] = exprs.ref(uri.expr)
+        if source.version_id is not None:
+            version = ParameterString(
+                parameter_name(channel, "Version"), default_value=source.version_id
+            )
+            parameters.append(version)
+            metadata[f"input-{channel}-version"] = exprs.ref(version.expr)
+        channels.append(
+            shapes.Channel(
+                channel_name=channel,
+                content_type=source.content_type,
+                data_source=shapes.DataSource(
+                    s3_data_source=shapes.S3DataSource(
+                        s3_data_type="S3Prefix",
+                        s3_uri=exprs.ref(uri.expr),
+                        s3_data_distribution_type="FullyReplicated",
+                    )
+                ),
+            )
+        )
+
+    bucket = f"s3://{placeholder(ARTIFACT_BUCKET)}"
+    checkpoint_uri = Join(
+        on="/",
+        values=[f"{bucket}/{CHECKPOINT_PREFIX}", ExecutionVariables.PIPELINE_EXECUTION_ID],
+    )
+    metric_names = sorted({quality.metric, *training.metrics})
+    # What SDK v2's PyTorch estimator sets for the training toolkit in the image: the script,
+    # its archive, and torch_distributed. Values are JSON-encoded, as the toolkit decodes them.
+    hyperparameters = {
+        name: json.dumps(value) for name, value in sorted(training.hyperparameters.items())
+    }
+    hyperparameters.update(
+        {
+            "sagemaker_program": json.dumps(inputs.program),
+            "sagemaker_submit_directory": json.dumps(placeholder(CODE_URI)),
+            "sagemaker_region": json.dumps(inputs.region),
+            "sagemaker_container_log_level": "20",
+        }
+    )
+    if training.distribution == "torch_distributed":
+        hyperparameters["sagemaker_torch_distributed_enabled"] = "true"
+
+    train_request = dict(
+        algorithm_specification=shapes.AlgorithmSpecification(
+            training_image=inputs.training_image,
+            training_input_mode="File",
+            metric_definitions=[
+                shapes.MetricDefinition(name=name, regex=metric_regex(name))
+                for name in metric_names
+            ],
+            enable_sage_maker_metrics_time_series=True,
+        ),
+        role_arn=placeholder(ROLE_ARN),
+        hyper_parameters=hyperparameters,
+        input_data_config=channels,
+        output_data_config=shapes.OutputDataConfig(s3_output_path=f"{bucket}/{OUTPUT_PREFIX}"),
+        resource_config=shapes.ResourceConfig(
+            instance_type=training.instance_type,
+            instance_count=training.instance_count,
+            volume_size_in_gb=training.volume_gb,
+        ),
+        stopping_condition=shapes.StoppingCondition(
+            max_runtime_in_seconds=training.max_runtime_seconds,
+            max_wait_time_in_seconds=training.max_wait_seconds if training.spot else None,
+        ),
+        enable_managed_spot_training=training.spot,
+        checkpoint_config=shapes.CheckpointConfig(
+            s3_uri=exprs.ref(checkpoint_uri.expr), local_path=CHECKPOINT_LOCAL_PATH
+        ),
+    )
+    train_args = _pascal(serialize({k: v for k, v in train_request.items() if v is not None}))
+
+    train_properties = Properties(step_name=TRAIN_STEP, shape_name="DescribeTrainingJobResponse")
+    metric = train_properties.FinalMetricDataList[quality.metric].Value
+    model_data = train_properties.ModelArtifacts.S3ModelArtifacts
+
+    container = shapes.ModelPackageContainerDefinition(
+        image=inputs.inference_image,
+        model_data_url=exprs.ref(model_data.expr),
+        environment={
+            "SAGEMAKER_PROGRAM": inputs.serving_entry_point,
+            "SAGEMAKER_SUBMIT_DIRECTORY": SERVING_CODE_DIR,
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+            "SAGEMAKER_REGION": inputs.region,
+        },
+        framework="PYTORCH",
+        framework_version=inputs.framework_version or None,
+    )
+    register_args = _api_names(
+        serialize(
+            {
+                "ModelPackageGroupName": placeholder(MODEL_PACKAGE_GROUP),
+                "ModelApprovalStatus": "PendingManualApproval",
+                "InferenceSpecification": shapes.InferenceSpecification(
+                    containers=[container],
+                    supported_content_types=list(CONTENT_TYPES),
+                    supported_response_mime_types=list(CONTENT_TYPES),
+                    supported_realtime_inference_instance_types=[inputs.serving_instance_type],
+                ),
+                "CustomerMetadataProperties": metadata,
+            }
+        )
+    )
+
+    condition_type = (
+        ConditionGreaterThanOrEqualTo if quality.greater_is_better else ConditionLessThanOrEqualTo
+    )
+    condition = condition_type(left=metric, right=quality.threshold)
+    condition_request = {
+        "Type": condition.condition_type.value,
+        "LeftValue": metric.expr,
+        "RightValue": quality.threshold,
+    }
+    bar = "at least" if quality.greater_is_better else "at most"
+    message = Join(
+        on=" ",
+        values=[
+            f"held-out {quality.metric}",
+            metric,
+            f"did not reach the bar ({bar} {_number(quality.threshold)}); nothing registered",
+        ],
+    )
+    definition: dict[str, Any] = {
+        "Version": DEFINITION_VERSION,
+        "Metadata": {},
+        "Parameters": [p.to_request() for p in parameters],
+        "PipelineExperimentConfig": None,
+        "MlflowConfig": None,
+        "Steps": [
+            {"Name": TRAIN_STEP, "Type": "Training", "Arguments": exprs.expand(train_args)},
+            {
+                "Name": CHECK_STEP,
+                "Type": "Condition",
+                "Arguments": {
+                    "Conditions": [condition_request],
+                    "IfSteps": [
+                        {
+                            "Name": REGISTER_STEP,
+                            "Type": "RegisterModel",
+                            "Arguments": exprs.expand(register_args),
+                        }
+                    ],
+                    "ElseSteps": [
+                        {
+                            "Name": FAIL_STEP,
+                            "Type": "Fail",
+                            "Arguments": {"ErrorMessage": message.expr},
+                        }
+                    ],
+                },
+            },
+        ],
+    }
+    text = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+    stray = text
+    for name in PLACEHOLDERS:
+        stray = stray.replace(placeholder(name), "")
+    if "${" in stray:
+        raise ValueError(
+            "the definition holds a '${' that is not a placeholder; Fn::Sub would read it"
+        )
+    return text
+
+
+class _Expressions:
+    """Pipeline expressions stand in the typed shapes as unique strings, swapped back after
+    the SDK serialized them (its serializer passes strings through unchanged)."""
+
+    def __init__(self) -> None:
+        self._by_token: dict[str, Any] = {}
+
+    def ref(self, expr: Any) -> str:
+        token = f"\x00expr{len(self._by_token)}\x00"
+        self._by_token[token] = expr
+        return token
+
+    def expand(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._by_token.get(value, value)
+        if isinstance(value, list):
+            return [self.expand(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.expand(v) for k, v in value.items()}
+        return value
+
+
+# Member names the SDK's serializer spells differently from the API (it capitalises words).
+_API_NAMES = {"SupportedResponseMimeTypes": "SupportedResponseMIMETypes"}
+
+
+def _api_names(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_api_names(v) for v in value]
+    if isinstance(value, dict):
+        return {_API_NAMES.get(k, k): _api_names(v) for k, v in value.items()}
+    return value
+
+
+def _pascal(request: dict[str, Any]) -> dict[str, Any]:
+    """Top-level snake_case request keys to the API's PascalCase (nested shapes already are)."""
+    special = {"hyper_parameters": "HyperParameters"}
+    return {
+        special.get(k, "".join(part.capitalize() for part in k.split("_"))): v
+        for k, v in request.items()
+    }
+
+
+def _number(value: float) -> str:
+    return format(value, "g")
+
+
+class DefinitionCache:
+    """Definitions remembered on disk by the sha256 of their inputs; losing it only costs time.
+
+    Args:
+        memo_dir: folder for the memo file (the bundle cache); None keeps nothing.
+    """
+
+    def __init__(self, memo_dir: Path | None) -> None:
+        self.path = memo_dir / MEMO_FILE if memo_dir is not None else None
+        self.memo: dict[str, str] = self._load()
+        self.changed = False
+
+    def definition(self, inputs: PipelineInputs) -> str:
+        key = inputs.key()
+        text = self.memo.get(key)
+        if text is None:
+            text = build_definition(inputs)
+            self.memo[key] = text
+            self.changed = True
+        return text
+
+    def save(self) -> None:
+        if not self.changed or self.path is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{MEMO_FILE}.", suffix=".partial", dir=self.path.parent
+            )
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    json.dump(self.memo, handle, indent=1, sort_keys=True)
+                Path(tmp).replace(self.path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    Path(tmp).unlink()
+        self.changed = False
+
+    def _load(self) -> dict[str, str]:
+        if self.path is None:
+            return {}
+        try:
+            loaded = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(loaded, dict):
+            return {}
+        return {str(k): str(v) for k, v in loaded.items() if isinstance(v, str)}
