@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ops import diff, retire, serve, summary, verify
+from ops import diff, promote, retire, serve, summary, verify
 
 # Each command module exposes `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "verify": (verify.__doc__ or "", verify.add_arguments, verify.run),
     "retire": (retire.__doc__ or "", retire.add_arguments, retire.run),
     "serve": (serve.__doc__ or "", serve.add_arguments, serve.run),
+    "promote": (promote.__doc__ or "", promote.add_arguments, promote.run),
 }
 
 
