@@ -176,11 +176,22 @@ class ExecutionRole(Construct):
         )
         acknowledge(
             policy,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:"
-            f"{stack.region}:{stack.account}:network-interface/*]",
+            f"AwsSolutions-IAM5[Resource::{_finding_text(stack.resolve(interfaces))}]",
             "Network interfaces SageMaker creates for the model's VPC get ids chosen by EC2; "
             "they can only be created in the configured subnets and security groups.",
         )
+
+
+def _finding_text(resolved: object) -> str:
+    """An ARN as cdk-nag prints it in a finding id: references become `<Name>`."""
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        separator, parts = resolved["Fn::Join"]
+        return separator.join(_finding_text(part) for part in parts)
+    if isinstance(resolved, dict) and "Ref" in resolved:
+        return f"<{resolved['Ref']}>"
+    raise ValueError(f"cannot name {resolved!r} in a finding id")
 
 
 def _logical_id(resolved: object) -> str:
