@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup serve-setup train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
+.PHONY: help setup serve-setup deploy-local emulator-stop train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,17 @@ train: setup ## train MODEL=<name> on CPU and update models/<name>/ weights (NPR
 		models/$(MODEL)/train.py $(ARGS)
 	find runs/$(MODEL)/model -maxdepth 1 -type f -exec cp {} models/$(MODEL)/ \;
 	@echo "weights: $$(cd runs/$(MODEL)/model && find . -maxdepth 1 -type f -printf 'models/$(MODEL)/%P ')"
+
+# `make deploy-local`: the real CDK CLI against an embedded AWS (moto + this project's extensions)
+# on 127.0.0.1: synth, bootstrap, deploy 'Staging-*', verify + smoke, summary. KEEP=1 leaves the
+# emulator running (then `make emulator-stop`).
+KEEP ?=
+
+deploy-local: setup serve-setup ## deploy Staging-* to a local AWS emulator, verify and invoke it (KEEP=1)
+	$(PY) -m ops deploy-local $(if $(KEEP),--keep,)
+
+emulator-stop: setup ## stop an emulator that `make deploy-local KEEP=1` left running
+	$(PY) -m ops emulator stop
 
 serve: setup serve-setup ## synth, then serve MODEL=<name>'s model.tar.gz on 127.0.0.1 (PORT=8080)
 	@test -n '$(MODEL)' || { echo "usage: make serve MODEL=<name> [PORT=8080]"; exit 2; }

@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ops import diff, promote, retire, serve, summary, verify
+from ops import deploy_local, diff, promote, retire, serve, summary, verify
+from ops.emulator import command as emulator_command
 
 # Each command module exposes `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
@@ -16,6 +17,12 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "retire": (retire.__doc__ or "", retire.add_arguments, retire.run),
     "serve": (serve.__doc__ or "", serve.add_arguments, serve.run),
     "promote": (promote.__doc__ or "", promote.add_arguments, promote.run),
+    "deploy-local": (deploy_local.__doc__ or "", deploy_local.add_arguments, deploy_local.run),
+    "emulator": (
+        emulator_command.__doc__ or "",
+        emulator_command.add_arguments,
+        emulator_command.run,
+    ),
 }
 
 

@@ -48,8 +48,8 @@ def client_environment(url: str) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL": url,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
-        "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+        "AWS_SECRET_ACCESS_KEY": "testing",  # moto accepts any credentials
+        "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": LOCAL_REGION,
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -96,7 +96,9 @@ def start(state_file: Path = DEFAULT_STATE, *, env: Mapping[str, str] | None = N
                 return emulator
         time.sleep(0.1)
     _kill_group(process.pid)
-    raise EmulatorError(f"the emulator did not start in {START_TIMEOUT_S:.0f} s:\n{_tail(log_file)}")
+    raise EmulatorError(
+        f"the emulator did not start in {START_TIMEOUT_S:.0f} s:\n{_tail(log_file)}"
+    )
 
 
 def stop(state_file: Path = DEFAULT_STATE, *, timeout: float = 20.0) -> bool:

@@ -11,17 +11,29 @@ text changed, so an Endpoint whose `EndpointConfigName` comes from a replaced co
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation import responses as cfn_responses
-from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.responses import ActionResult, EmptyResult
 
+logger = logging.getLogger(__name__)
+
+# Reporting-only resources that have no effect to emulate.
+IGNORED_TYPES = frozenset({"AWS::CDK::Metadata"})
+
 # Passes over the stack when propagating a replaced resource to the resources that read it.
 MAX_PROPAGATION_PASSES = 10
+
+
+class ChangeSetNotFound(CloudFormationError):
+    """CloudFormation's ChangeSetNotFound (404): the CDK CLI waits for it after deleting."""
+
+    code = "ChangeSetNotFoundException"
 
 
 class ResourceFailed(Exception):
@@ -56,7 +68,28 @@ def parse_and_create_resource(
     account_id: str,
     region_name: str,
 ) -> Any:
-    """Create one resource; remember its resolved properties; name it in any failure."""
+    """Create one resource; remember its resolved properties; name it in any failure.
+
+    A type the emulator has no model for fails the deploy instead of being marked complete
+    with nothing behind it (moto's default), so a gap shows as a gap.
+    """
+    resource_type = resource_json["Type"]
+    condition = resource_json.get("Condition")
+    if condition and not resources_map.lazy_condition_map[condition]:
+        return None
+    if (
+        resource_type not in parsing.get_model_map()
+        and resource_type not in parsing.NULL_MODELS
+        and resource_type not in IGNORED_TYPES
+        and not resource_type.startswith("Custom::")
+    ):
+        raise ResourceFailed(
+            logical_id,
+            resource_type,
+            "CREATE",
+            f"the local emulator has no model for {resource_type}; add one to "
+            "ops/emulator/extensions/resources.py",
+        )
     try:
         resource = _stock_create(logical_id, resource_json, resources_map, account_id, region_name)
         if resource is not None:
@@ -139,9 +172,7 @@ def _find_change_set(
         and (stack_name is None or stack_name in (change_set.stack_name, change_set.stack_id))
     ]
     if not matches:
-        raise ValidationError(
-            change_set_name, message=f"ChangeSet [{change_set_name}] does not exist"
-        )
+        raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
     return matches[-1]
 
 
@@ -154,7 +185,15 @@ def describe_change_set(
 def delete_change_set(
     self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
 ) -> None:
-    change_set = _find_change_set(self, change_set_name, stack_name)
+    """Like CloudFormation, succeeds when the stack exists but the change set does not (the
+    CDK CLI deletes `cdk-deploy-change-set` before every deploy)."""
+    try:
+        change_set = _find_change_set(self, change_set_name, stack_name)
+    except ChangeSetNotFound:
+        if stack_name is None or change_set_name.startswith("arn:"):
+            raise
+        self.get_stack(stack_name)  # a missing stack is still an error
+        return
     del self.change_sets[change_set.change_set_id]
 
 
@@ -187,6 +226,10 @@ def execute_change_set(
     else:
         _execute_update(self, stack, change_set)
     change_set.execution_status = "EXECUTE_COMPLETE"
+    # Executing one change set deletes every change set of the stack.
+    for change_set_id, other in list(self.change_sets.items()):
+        if other.stack_id == stack.stack_id:
+            del self.change_sets[change_set_id]
 
 
 def _execute_create(backend: CloudFormationBackend, stack: Stack, change_set: ChangeSet) -> None:
@@ -251,6 +294,7 @@ def _execute_update(backend: CloudFormationBackend, stack: Stack, change_set: Ch
 
 def _fail(stack: Stack, action: str, error: Exception) -> None:
     """Record what failed the way CloudFormation does: a resource event, then the stack's."""
+    logger.warning("%s of %s failed", action, stack.name, exc_info=error)
     failure = error if isinstance(error, ResourceFailed) else None
     if failure is None:
         reason = _reason(error)
@@ -280,7 +324,7 @@ def _fail(stack: Stack, action: str, error: Exception) -> None:
 # Responses: pass the stack name along so change sets are found per stack.
 
 
-def _describe_change_set_response(self: Any) -> ActionResult:
+def _describe_change_set(self: Any) -> ActionResult:
     change_set = self.cloudformation_backend.describe_change_set(
         change_set_name=self._get_param("ChangeSetName"),
         stack_name=self._get_param("StackName"),
@@ -288,7 +332,7 @@ def _describe_change_set_response(self: Any) -> ActionResult:
     return ActionResult(change_set)
 
 
-def _delete_change_set_response(self: Any) -> ActionResult:
+def _delete_change_set(self: Any) -> ActionResult:
     self.cloudformation_backend.delete_change_set(
         change_set_name=self._get_param("ChangeSetName"),
         stack_name=self._get_param("StackName"),
@@ -296,13 +340,38 @@ def _delete_change_set_response(self: Any) -> ActionResult:
     return EmptyResult()
 
 
+def resource_name_property_from_type(resource_type: str) -> str | None:
+    """The name property of the model registered for the type (moto's own returns the first
+    subclass found, so a registered replacement never gets its name honoured)."""
+    return parsing.get_name_type_map().get(resource_type)
+
+
+def _stack_parameters(self: Stack) -> dict[str, Any]:
+    """Parameters as given, not as resolved: `UsePreviousValue` of an SSM-typed parameter
+    (the CDK's BootstrapVersion) must reuse the parameter's name, which is then re-read."""
+    defaults = {
+        name: slot["Default"]
+        for name, slot in (self.template_dict or {}).get("Parameters", {}).items()
+        if "Default" in slot
+    }
+    return {**self.resource_map.resolved_parameters, **defaults, **self.parameters}
+
+
 def install() -> None:
-    parsing.parse_and_create_resource = parse_and_create_resource
-    parsing.parse_and_update_resource = parse_and_update_resource
-    cfn_models.ResourceMap = ResourceMap  # type: ignore[misc]
-    CloudFormationBackend.describe_change_set = describe_change_set  # type: ignore[method-assign,assignment]
-    CloudFormationBackend.delete_change_set = delete_change_set  # type: ignore[method-assign]
-    CloudFormationBackend.create_change_set = create_change_set  # type: ignore[method-assign]
-    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
-    cfn_responses.CloudFormationResponse.describe_change_set = _describe_change_set_response  # type: ignore[method-assign]
-    cfn_responses.CloudFormationResponse.delete_change_set = _delete_change_set_response  # type: ignore[method-assign]
+    patches: tuple[tuple[object, str, object], ...] = (
+        (parsing, "resource_name_property_from_type", resource_name_property_from_type),
+        (parsing, "parse_and_create_resource", parse_and_create_resource),
+        (parsing, "parse_and_update_resource", parse_and_update_resource),
+        (cfn_models, "ResourceMap", ResourceMap),
+        (Stack, "stack_parameters", property(_stack_parameters)),
+        (CloudFormationBackend, "describe_change_set", describe_change_set),
+        (CloudFormationBackend, "delete_change_set", delete_change_set),
+        (CloudFormationBackend, "create_change_set", create_change_set),
+        (CloudFormationBackend, "execute_change_set", execute_change_set),
+        (cfn_responses.CloudFormationResponse, "describe_change_set", _describe_change_set),
+        (cfn_responses.CloudFormationResponse, "delete_change_set", _delete_change_set),
+    )
+    for owner, name, value in patches:
+        if not hasattr(owner, name):
+            raise RuntimeError(f"moto has no {name} on {owner} to extend")
+        setattr(owner, name, value)

@@ -23,8 +23,11 @@ from moto.cloudwatch.models import (
 )
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import utcnow
+from moto.kms import models as kms
+from moto.s3.models import s3_backends
 from moto.sagemaker import models as sm
 from moto.sns.models import sns_backends
+from moto.utilities.utils import get_partition
 
 
 def _bool(value: Any, default: bool) -> bool:
@@ -66,7 +69,7 @@ class CfnAlarm(CloudFormationModel):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -102,7 +105,7 @@ class CfnAlarm(CloudFormationModel):
         return cls(alarm.name, alarm.alarm_arn)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: CfnAlarm,
         new_resource_name: str,
@@ -149,9 +152,9 @@ def _queries(metrics: list[dict[str, Any]] | None) -> list[MetricDataQuery] | No
         queries.append(
             MetricDataQuery(
                 query_id=query["Id"],
-                label=query.get("Label"),
-                period=query.get("Period"),
-                return_data=query.get("ReturnData"),
+                label=query.get("Label"),  # type: ignore[arg-type]
+                period=query.get("Period"),  # type: ignore[arg-type]
+                return_data=query.get("ReturnData"),  # type: ignore[arg-type]
                 expression=query.get("Expression"),
                 metric_stat=metric_stat,
             )
@@ -184,7 +187,7 @@ class CfnScalableTarget(CloudFormationModel):
         return f"{self.resource_id}|{self.dimension}|{self.namespace}"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -201,12 +204,12 @@ class CfnScalableTarget(CloudFormationModel):
             min_capacity=int(props["MinCapacity"]),
             max_capacity=int(props["MaxCapacity"]),
             role_arn=props.get("RoleARN", ""),
-            suspended_state=suspended,  # type: ignore[arg-type]
+            suspended_state=suspended,
         )
         return cls(target.service_namespace, target.resource_id, target.scalable_dimension)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: CfnScalableTarget,
         new_resource_name: str,
@@ -270,7 +273,7 @@ class CfnScalingPolicy(CloudFormationModel):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -300,7 +303,7 @@ class CfnScalingPolicy(CloudFormationModel):
         return cls(policy.policy_arn, resource_name, namespace, resource_id, dimension)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: CfnScalingPolicy,
         new_resource_name: str,
@@ -346,7 +349,7 @@ class CfnSubscription(CloudFormationModel):
         return self.arn
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -367,7 +370,7 @@ class CfnSubscription(CloudFormationModel):
         return cls(subscription.arn)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: CfnSubscription,
         new_resource_name: str,
@@ -404,7 +407,7 @@ class CfnTopicPolicy(CloudFormationModel):
         return self.name
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -420,7 +423,7 @@ class CfnTopicPolicy(CloudFormationModel):
         return cls(list(props["Topics"]), resource_name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: CfnTopicPolicy,
         new_resource_name: str,
@@ -434,7 +437,271 @@ class CfnTopicPolicy(CloudFormationModel):
 
 
 # --------------------------------------------------------------------------------------------
+# S3
+
+
+class CfnBucketPolicy(CloudFormationModel):
+    """AWS::S3::BucketPolicy, recorded as a stack resource but not put on the bucket.
+
+    moto enforces bucket policies without their conditions, so the usual "deny unless
+    aws:SecureTransport" statement would deny every request to the plain-HTTP emulator.
+    Policies are IAM evaluation, which this emulator does not claim to show.
+    """
+
+    def __init__(self, bucket: str, document: Any) -> None:
+        self.bucket = bucket
+        self.document = document
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.bucket
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CfnBucketPolicy:
+        props = cloudformation_json["Properties"]
+        # The bucket must exist, as CloudFormation requires.
+        s3_backends[account_id][get_partition(region_name)].get_bucket(props["Bucket"])
+        return cls(props["Bucket"], props["PolicyDocument"])
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CfnBucketPolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CfnBucketPolicy:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        return
+
+
+# --------------------------------------------------------------------------------------------
+# KMS
+
+
+class TaggedKey(kms.Key, CloudFormationModel):
+    """AWS::KMS::Key whose template `Tags` ({Key, Value}, as CloudFormation writes them) are
+    passed to KMS as {TagKey, TagValue}; moto's own model fails on them with KeyError 'TagKey'."""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> kms.Key:
+        props = dict(cloudformation_json["Properties"])
+        props["Tags"] = [
+            {"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in props.get("Tags", [])
+        ]
+        key = super().create_from_cloudformation_json(
+            resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name
+        )
+        return key
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: kms.Key,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> kms.Key:
+        """Key policy, description, rotation and enabled state change in place, as in KMS."""
+        props = cloudformation_json["Properties"]
+        original_resource.policy = (
+            props["KeyPolicy"]
+            if isinstance(props["KeyPolicy"], str)
+            else json.dumps(props["KeyPolicy"])
+        )
+        original_resource.description = props.get("Description", "")
+        original_resource.key_rotation_status = _bool(props.get("EnableKeyRotation"), False)
+        original_resource.enabled = _bool(props.get("Enabled"), True)
+        return original_resource
+
+
+# --------------------------------------------------------------------------------------------
 # SageMaker: explicit names, and an Endpoint that is updated in place.
+
+
+class CfnModelPackageGroup(CloudFormationModel):
+    """AWS::SageMaker::ModelPackageGroup (Ref: its ARN), the model registry group."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name = name
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SageMaker::ModelPackageGroup"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ModelPackageGroupName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("ModelPackageGroupArn", "ModelPackageGroupName")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "ModelPackageGroupArn":
+            return self.arn
+        if attribute_name == "ModelPackageGroupName":
+            return self.name
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CfnModelPackageGroup:
+        props = cloudformation_json["Properties"]
+        arn = sm.sagemaker_backends[account_id][region_name].create_model_package_group(
+            model_package_group_name=resource_name,
+            model_package_group_description=props.get("ModelPackageGroupDescription", ""),
+            tags=props.get("Tags", []),
+        )
+        return cls(resource_name, arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CfnModelPackageGroup,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CfnModelPackageGroup:
+        backend = sm.sagemaker_backends[account_id][region_name]
+        if new_resource_name != original_resource.name:
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+        group = backend.model_package_groups[original_resource.name]
+        group.model_package_group_description = cloudformation_json["Properties"].get(
+            "ModelPackageGroupDescription", ""
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        sm.sagemaker_backends[account_id][region_name].model_package_groups.pop(self.name, None)
+
+
+class CfnPipeline(CloudFormationModel):
+    """AWS::SageMaker::Pipeline (Ref: its name); the definition is stored, not run."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name = name
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SageMaker::Pipeline"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "PipelineName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "PipelineName"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "PipelineName":
+            return self.name
+        raise UnformattedGetAttTemplateException()
+
+    @staticmethod
+    def _arguments(props: dict[str, Any]) -> dict[str, Any]:
+        definition = props["PipelineDefinition"]
+        body = definition.get("PipelineDefinitionBody")
+        s3_location = definition.get("PipelineDefinitionS3Location")
+        return {
+            "pipeline_display_name": props.get("PipelineDisplayName", props["PipelineName"]),
+            "pipeline_definition": body
+            if isinstance(body, str) or body is None
+            else json.dumps(body),
+            "pipeline_definition_s3_location": s3_location,
+            "pipeline_description": props.get("PipelineDescription", ""),
+            "role_arn": props["RoleArn"],
+            "parallelism_configuration": props.get("ParallelismConfiguration"),
+        }
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CfnPipeline:
+        props = cloudformation_json["Properties"]
+        pipeline = sm.sagemaker_backends[account_id][region_name].create_pipeline(
+            pipeline_name=resource_name, tags=props.get("Tags", []), **cls._arguments(props)
+        )
+        return cls(resource_name, pipeline.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CfnPipeline,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CfnPipeline:
+        if new_resource_name != original_resource.name:
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+        arguments = cls._arguments(cloudformation_json["Properties"])
+        sm.sagemaker_backends[account_id][region_name].update_pipeline(
+            original_resource.name, **arguments
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = sm.sagemaker_backends[account_id][region_name]
+        if self.name in backend.pipelines:
+            backend.delete_pipeline(self.name)
 
 
 class NamedModel(sm.Model, CloudFormationModel):
@@ -463,7 +730,7 @@ class NamedEndpoint(sm.FakeEndpoint, CloudFormationModel):
         return "EndpointName"
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: sm.FakeEndpoint,
         new_resource_name: str,
@@ -472,7 +739,7 @@ class NamedEndpoint(sm.FakeEndpoint, CloudFormationModel):
         region_name: str,
     ) -> sm.FakeEndpoint:
         if new_resource_name != original_resource.endpoint_name:  # a rename replaces it
-            return super().update_from_cloudformation_json(  # type: ignore[no-any-return]
+            return super().update_from_cloudformation_json(
                 original_resource, new_resource_name, cloudformation_json, account_id, region_name
             )
         backend = sm.sagemaker_backends[account_id][region_name]
@@ -495,6 +762,10 @@ MODELS: tuple[type[CloudFormationModel], ...] = (
     CfnScalingPolicy,
     CfnSubscription,
     CfnTopicPolicy,
+    CfnBucketPolicy,
+    TaggedKey,
+    CfnModelPackageGroup,
+    CfnPipeline,
     NamedModel,
     NamedEndpointConfig,
     NamedEndpoint,

@@ -5,7 +5,7 @@ up the way SageMaker does (Endpoint -> EndpointConfig production variant -> Mode
 `ModelDataUrl`), reads that model.tar.gz from its own S3, and forwards the request to the local
 serving stack (`ops.serve`: SageMaker's PyTorch inference toolkit) started for that archive.
 Servers start on the first request for an archive and are reused; at most
-`EMULATOR_MODEL_SERVERS` (default 2) run at once, least recently used first out, so twenty
+`EMULATOR_MODEL_SERVERS` (default 1) run at once, least recently used first out, so twenty
 endpoints do not mean twenty JVMs on a small machine.
 """
 
@@ -14,17 +14,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import threading
 import urllib.error
 import urllib.request
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from moto.core.exceptions import ServiceException
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime import responses as runtime_responses
+from moto.utilities.utils import get_partition
 
 INVOKE_TIMEOUT_S = 60.0
 
@@ -54,9 +58,7 @@ class ServerPool:
         self._lock = threading.Lock()
 
     def server_for(self, archive: bytes, environment: dict[str, str]) -> ModelServer:
-        key = hashlib.sha256(
-            archive + json.dumps(environment, sort_keys=True).encode()
-        ).hexdigest()
+        key = hashlib.sha256(archive + json.dumps(environment, sort_keys=True).encode()).hexdigest()
         with self._lock:
             server = self._servers.get(key)
             if server is not None:
@@ -66,7 +68,8 @@ class ServerPool:
                 _, oldest = self._servers.popitem(last=False)
                 oldest.stop()
             folder = self.work_dir / key[:16]
-            folder.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
             path = folder / "model.tar.gz"
             path.write_bytes(archive)
             server = start_model_server(path, environment)
@@ -80,11 +83,37 @@ class ServerPool:
                 server.stop()
 
 
-def start_model_server(archive: Path, environment: dict[str, str]) -> ModelServer:
-    """Start SageMaker's PyTorch serving stack for `archive` on a free loopback port."""
-    from ops import serve  # the local serving stack; imported late, it is heavy
+@dataclass
+class _ServeHandle:
+    """An `ops.serve.Server` that is ready for requests."""
 
-    return serve.start(archive, environment=environment)  # type: ignore[no-any-return]
+    server: Any
+    url: str
+    folder: Path
+
+    def stop(self) -> None:
+        from ops import serve
+
+        serve.stop(self.server)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_model_server(archive: Path, environment: dict[str, str]) -> ModelServer:
+    """Start SageMaker's PyTorch serving stack for `archive` on a free loopback port and wait
+    until it is healthy, as SageMaker waits before an endpoint goes InService."""
+    from ops import serve  # the local serving stack; imported late
+
+    server = serve.start(
+        archive,
+        entry_point=environment.get("SAGEMAKER_PROGRAM", "inference.py"),
+        environment=environment,
+    )
+    try:
+        serve.wait_ready(server)
+    except BaseException:
+        serve.stop(server)
+        raise
+    return _ServeHandle(server, server.url, archive.parent)
 
 
 _pool: ServerPool | None = None
@@ -93,7 +122,7 @@ _pool: ServerPool | None = None
 def pool() -> ServerPool:
     global _pool
     if _pool is None:
-        limit = int(os.environ.get("EMULATOR_MODEL_SERVERS", "2"))
+        limit = int(os.environ.get("EMULATOR_MODEL_SERVERS", "1"))
         work_dir = Path(tempfile.mkdtemp(prefix="emulator-models-"))
         _pool = ServerPool(limit, work_dir)
     return _pool
@@ -112,15 +141,18 @@ def resolve_model(account_id: str, region: str, endpoint_name: str) -> tuple[str
         raise LookupError(f"Endpoint {endpoint_name} of account {account_id} not found.")
     config = backend.endpoint_configs[endpoint.endpoint_config_name]
     variant = config.production_variants[0]
-    model = backend.models[variant["ModelName"]]
+    model = backend._models[variant["ModelName"]]
     return str(variant["VariantName"]), dict(model.primary_container)
 
 
-def read_s3(account_id: str, url: str) -> bytes:
+def read_s3(account_id: str, region: str, url: str) -> bytes:
     if not url.startswith("s3://"):
         raise ValueError(f"ModelDataUrl {url} is not an s3:// URL")
     bucket, _, key = url[len("s3://") :].partition("/")
-    return bytes(s3_backends[account_id]["aws"].get_object(bucket, key).value)
+    found = s3_backends[account_id][get_partition(region)].get_object(bucket, key)
+    if found is None:
+        raise LookupError(f"{url} does not exist")
+    return bytes(found.value)
 
 
 def invoke(server: ModelServer, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
@@ -137,15 +169,31 @@ def invoke(server: ModelServer, body: bytes, content_type: str, accept: str) -> 
         raise ModelError(error.code, error.read().decode(errors="replace")) from error
 
 
+class ModelErrorResponse(ServiceException):
+    """SageMaker Runtime's ModelError (HTTP 424): the container failed or answered 4xx/5xx."""
+
+    code = "ModelError"
+
+    def __init__(self, message: str, status: int | None = None, original: str = "") -> None:
+        super().__init__(message)
+        if status is not None:
+            self.OriginalStatusCode = status
+            self.OriginalMessage = original
+
+
+class EndpointValidationError(ServiceException):
+    code = "ValidationError"
+
+
 def _invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | str]:
     endpoint_name = self._get_param("EndpointName") or self.path.split("/")[2]
     account_id, region = self.current_account, self.region
     try:
         variant, container = resolve_model(account_id, region, endpoint_name)
     except LookupError as error:
-        return _error(400, "ValidationError", str(error))
+        raise EndpointValidationError(str(error)) from error
     try:
-        archive = read_s3(account_id, container["ModelDataUrl"])
+        archive = read_s3(account_id, region, container["ModelDataUrl"])
         server = pool().server_for(archive, dict(container.get("Environment") or {}))
         body, content_type = invoke(
             server,
@@ -154,23 +202,15 @@ def _invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | str]:
             self.headers.get("Accept", "application/json"),
         )
     except ModelError as error:
-        return _error(
-            424,
-            "ModelError",
-            f"Received client error ({error.status}) from primary with message "
-            f'"{error.message}".',
-            OriginalStatusCode=error.status,
-            OriginalMessage=error.message,
-        )
+        raise ModelErrorResponse(
+            f'Received client error ({error.status}) from primary with message "{error.message}".',
+            error.status,
+            error.message,
+        ) from error
     except Exception as error:
-        return _error(424, "ModelError", f"the model server did not answer: {error}")
+        raise ModelErrorResponse(f"the model server did not answer: {error}") from error
     return 200, {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}, body
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> tuple[int, dict[str, str], str]:
-    payload = {"__type": code, "message": message, **extra}
-    return status, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(payload)
-
-
 def install() -> None:
-    runtime_responses.SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign,assignment]
+    runtime_responses.SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]
