@@ -177,7 +177,11 @@ def test_execution_role_describes_exactly_the_rollback_alarms(
             "DeploymentConfig"
         ]["AutoRollbackConfiguration"]["Alarms"]
     ]
-    (policy,) = of_type(template, "AWS::IAM::Policy").values()
+    (policy,) = [
+        p
+        for logical, p in of_type(template, "AWS::IAM::Policy").items()
+        if logical.startswith("ExecutionRole")
+    ]
     (statement,) = [
         s
         for s in policy["Properties"]["PolicyDocument"]["Statement"]

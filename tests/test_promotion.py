@@ -1,4 +1,4 @@
-"""`python -m ops promote` against moto's SageMaker model registry, and the config line it writes."""
+"""`python -m ops promote` against moto's SageMaker registry, and the config line it writes."""
 
 from __future__ import annotations
 
