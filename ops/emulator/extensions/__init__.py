@@ -1,45 +1,63 @@
-"""The project's extensions to moto 5.2.5, installed into the emulator's process before it serves.
+"""The project's extensions to moto 5.2.5, applied in the emulator's process before it serves.
 
-`install()` is idempotent. Every extension is pinned to moto's internals at the version in
-`pyproject.toml` and covered by `tests/test_emulator.py`; a moto upgrade that moves them makes
-`install()` fail loudly instead of silently deploying less.
+`install()` applies them for good (the emulator's server process); `installed()` applies them
+for a block and restores moto afterwards (tests, so other tests keep stock moto). Every
+extension is pinned to moto's internals at the version in `pyproject.toml` and covered by
+`tests/test_emulator.py`; another moto version makes both refuse to start instead of silently
+deploying less.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+from collections.abc import Iterator
 
 MOTO_VERSION = "5.2.5"
 
 _installed = False
 
 
-def install() -> None:
-    """Register the CloudFormation models, the change-set engine fixes and local serving."""
-    global _installed
-    if _installed:
-        return
+def _patches() -> list[tuple[object, str, object]]:
     found = importlib.metadata.version("moto")
     if found != MOTO_VERSION:
         raise RuntimeError(
             f"the emulator's extensions are written against moto {MOTO_VERSION}, found {found}; "
             "re-check ops/emulator/extensions against the new version and update the pin"
         )
-    from moto.cloudformation import parsing
+    from ops.emulator.extensions import cloudformation, runtime
 
-    from ops.emulator.extensions import cloudformation, resources, runtime
+    return cloudformation.patches() + runtime.patches()
 
-    cloudformation.install()
-    runtime.install()
-    # moto builds its type map from CloudFormationModel.__subclasses__() (cached): the
-    # classes in `resources` are direct subclasses defined after moto's own, so they win.
-    for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cache.cache_clear()
-    model_map = parsing.get_model_map()
-    for model in resources.MODELS:
-        registered = model_map.get(model.cloudformation_type())
-        if registered is not model:
-            raise RuntimeError(
-                f"{model.cloudformation_type()} resolves to {registered}, not {model.__name__}"
-            )
-    _installed = True
+
+def _apply(patches: list[tuple[object, str, object]]) -> list[tuple[object, str, object]]:
+    """Apply the patches; return what they replaced, in reverse order, for restoring."""
+    previous = []
+    for owner, name, value in patches:
+        if name not in vars(owner):
+            raise RuntimeError(f"moto {MOTO_VERSION} has no {name} on {owner} to extend")
+        previous.append((owner, name, vars(owner)[name]))
+        setattr(owner, name, value)
+    return previous[::-1]
+
+
+def install() -> None:
+    """Apply every extension for the rest of the process (idempotent)."""
+    global _installed
+    if not _installed:
+        _apply(_patches())
+        _installed = True
+
+
+@contextlib.contextmanager
+def installed() -> Iterator[None]:
+    """Apply every extension for the block; moto is as it was afterwards."""
+    if _installed:
+        yield
+        return
+    previous = _apply(_patches())
+    try:
+        yield
+    finally:
+        for owner, name, value in previous:
+            setattr(owner, name, value)

@@ -57,8 +57,10 @@ def _resolved_properties(resource_json: dict[str, Any], resources_map: Any) -> A
     return parsing.clean_json(copy.deepcopy(resource_json.get("Properties", {})), resources_map)
 
 
+# moto's own functions, kept before `patches()` replaces them in moto's parsing module.
 _stock_create = parsing.parse_and_create_resource
 _stock_update = parsing.parse_and_update_resource
+_stock_create_change_set = CloudFormationBackend.create_change_set
 
 
 def parse_and_create_resource(
@@ -195,9 +197,6 @@ def delete_change_set(
         self.get_stack(stack_name)  # a missing stack is still an error
         return
     del self.change_sets[change_set.change_set_id]
-
-
-_stock_create_change_set = CloudFormationBackend.create_change_set
 
 
 def create_change_set(self: CloudFormationBackend, **kwargs: Any) -> tuple[str, str]:
@@ -357,8 +356,23 @@ def _stack_parameters(self: Stack) -> dict[str, Any]:
     return {**self.resource_map.resolved_parameters, **defaults, **self.parameters}
 
 
-def install() -> None:
-    patches: tuple[tuple[object, str, object], ...] = (
+def patches() -> list[tuple[object, str, object]]:
+    """(owner, attribute, replacement) for everything this module changes in moto."""
+    from ops.emulator.extensions.resources import MODELS
+
+    stock_model_map = parsing.get_model_map
+    stock_name_map = parsing.get_name_type_map
+
+    def get_model_map() -> dict[str, Any]:
+        return {**stock_model_map(), **{m.cloudformation_type(): m for m in MODELS}}
+
+    def get_name_type_map() -> dict[str, str]:
+        names = {m.cloudformation_type(): m.cloudformation_name_type() for m in MODELS}
+        return {**stock_name_map(), **names}
+
+    return [
+        (parsing, "get_model_map", get_model_map),
+        (parsing, "get_name_type_map", get_name_type_map),
         (parsing, "resource_name_property_from_type", resource_name_property_from_type),
         (parsing, "parse_and_create_resource", parse_and_create_resource),
         (parsing, "parse_and_update_resource", parse_and_update_resource),
@@ -370,8 +384,4 @@ def install() -> None:
         (CloudFormationBackend, "execute_change_set", execute_change_set),
         (cfn_responses.CloudFormationResponse, "describe_change_set", _describe_change_set),
         (cfn_responses.CloudFormationResponse, "delete_change_set", _delete_change_set),
-    )
-    for owner, name, value in patches:
-        if not hasattr(owner, name):
-            raise RuntimeError(f"moto has no {name} on {owner} to extend")
-        setattr(owner, name, value)
+    ]

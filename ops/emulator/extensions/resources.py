@@ -30,6 +30,16 @@ from moto.sns.models import sns_backends
 from moto.utilities.utils import get_partition
 
 
+class ProjectModel(CloudFormationModel):
+    """Base of the models below. They are registered only through `MODELS` (see
+    `extensions.installed`), never through `CloudFormationModel.__subclasses__()`, so that
+    importing this module changes nothing in moto until the extensions are installed."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return ""
+
+
 def _bool(value: Any, default: bool) -> bool:
     if value is None:
         return default
@@ -40,7 +50,7 @@ def _bool(value: Any, default: bool) -> bool:
 # CloudWatch
 
 
-class CfnAlarm(CloudFormationModel):
+class CfnAlarm(ProjectModel):
     """AWS::CloudWatch::Alarm: a metric alarm (single metric or metric math)."""
 
     def __init__(self, name: str, arn: str) -> None:
@@ -166,7 +176,7 @@ def _queries(metrics: list[dict[str, Any]] | None) -> list[MetricDataQuery] | No
 # Application Auto Scaling
 
 
-class CfnScalableTarget(CloudFormationModel):
+class CfnScalableTarget(ProjectModel):
     """AWS::ApplicationAutoScaling::ScalableTarget (Ref: `<resource id>|<dimension>|<ns>`)."""
 
     def __init__(self, namespace: str, resource_id: str, dimension: str) -> None:
@@ -241,7 +251,7 @@ class CfnScalableTarget(CloudFormationModel):
         backend.deregister_scalable_target(self.namespace, self.resource_id, self.dimension)
 
 
-class CfnScalingPolicy(CloudFormationModel):
+class CfnScalingPolicy(ProjectModel):
     """AWS::ApplicationAutoScaling::ScalingPolicy, on a target given by id or by its parts."""
 
     def __init__(self, arn: str, name: str, namespace: str, resource_id: str, dimension: str):
@@ -330,7 +340,7 @@ class CfnScalingPolicy(CloudFormationModel):
 # SNS
 
 
-class CfnSubscription(CloudFormationModel):
+class CfnSubscription(ProjectModel):
     """AWS::SNS::Subscription (Ref: the subscription ARN)."""
 
     def __init__(self, arn: str) -> None:
@@ -387,7 +397,7 @@ class CfnSubscription(CloudFormationModel):
         sns_backends[account_id][region_name].unsubscribe(self.arn)
 
 
-class CfnTopicPolicy(CloudFormationModel):
+class CfnTopicPolicy(ProjectModel):
     """AWS::SNS::TopicPolicy: sets the policy document on each listed topic."""
 
     def __init__(self, topics: list[str], name: str) -> None:
@@ -440,7 +450,7 @@ class CfnTopicPolicy(CloudFormationModel):
 # S3
 
 
-class CfnBucketPolicy(CloudFormationModel):
+class CfnBucketPolicy(ProjectModel):
     """AWS::S3::BucketPolicy, recorded as a stack resource but not put on the bucket.
 
     moto enforces bucket policies without their conditions, so the usual "deny unless
@@ -499,7 +509,7 @@ class CfnBucketPolicy(CloudFormationModel):
 # KMS
 
 
-class TaggedKey(kms.Key, CloudFormationModel):
+class TaggedKey(kms.Key):
     """AWS::KMS::Key whose template `Tags` ({Key, Value}, as CloudFormation writes them) are
     passed to KMS as {TagKey, TagValue}; moto's own model fails on them with KeyError 'TagKey'."""
 
@@ -547,7 +557,7 @@ class TaggedKey(kms.Key, CloudFormationModel):
 # SageMaker: explicit names, and an Endpoint that is updated in place.
 
 
-class CfnModelPackageGroup(CloudFormationModel):
+class CfnModelPackageGroup(ProjectModel):
     """AWS::SageMaker::ModelPackageGroup (Ref: its ARN), the model registry group."""
 
     def __init__(self, name: str, arn: str) -> None:
@@ -619,7 +629,7 @@ class CfnModelPackageGroup(CloudFormationModel):
         sm.sagemaker_backends[account_id][region_name].model_package_groups.pop(self.name, None)
 
 
-class CfnPipeline(CloudFormationModel):
+class CfnPipeline(ProjectModel):
     """AWS::SageMaker::Pipeline (Ref: its name); the definition is stored, not run."""
 
     def __init__(self, name: str, arn: str) -> None:
@@ -704,7 +714,7 @@ class CfnPipeline(CloudFormationModel):
             backend.delete_pipeline(self.name)
 
 
-class NamedModel(sm.Model, CloudFormationModel):
+class NamedModel(sm.Model):
     """AWS::SageMaker::Model that honours `ModelName`."""
 
     @staticmethod
@@ -712,7 +722,7 @@ class NamedModel(sm.Model, CloudFormationModel):
         return "ModelName"
 
 
-class NamedEndpointConfig(sm.FakeEndpointConfig, CloudFormationModel):
+class NamedEndpointConfig(sm.FakeEndpointConfig):
     """AWS::SageMaker::EndpointConfig that honours `EndpointConfigName`."""
 
     @staticmethod
@@ -720,7 +730,7 @@ class NamedEndpointConfig(sm.FakeEndpointConfig, CloudFormationModel):
         return "EndpointConfigName"
 
 
-class NamedEndpoint(sm.FakeEndpoint, CloudFormationModel):
+class NamedEndpoint(sm.FakeEndpoint):
     """AWS::SageMaker::Endpoint that honours `EndpointName` and, like SageMaker's
     UpdateEndpoint, moves the existing endpoint to a new EndpointConfig instead of deleting
     and recreating it."""

@@ -212,5 +212,5 @@ def _invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | str]:
     return 200, {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}, body
 
 
-def install() -> None:
-    runtime_responses.SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]
+def patches() -> list[tuple[object, str, object]]:
+    return [(runtime_responses.SageMakerRuntimeResponse, "invoke_endpoint", _invoke_endpoint)]
