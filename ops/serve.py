@@ -36,11 +36,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -105,6 +104,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports on 127.0.0.1 that nothing listens on right now."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind((HOST, 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+
+
 def bundle_for(
     model: str, *, outdir: Path = ROOT / "cdk.out", environment: str = "staging"
 ) -> Path:
@@ -164,18 +172,30 @@ def _toolkit(venv: Path) -> dict[str, str]:
 
 
 def ts_config(
-    *, default_config: str, handler_service: str, port: int, metrics_port: int, workers: int
+    *,
+    default_config: str,
+    handler_service: str,
+    port: int,
+    side_ports: Sequence[int],
+    workers: int,
 ) -> str:
     """TorchServe properties: the toolkit's defaults plus what its entry point would add.
 
     The toolkit binds 0.0.0.0 on SAGEMAKER_BIND_TO_PORT for both inference and management;
-    here both bind 127.0.0.1 on `port`, and the metrics endpoint gets a free port of its own.
+    here both bind 127.0.0.1 on `port`. TorchServe also opens a metrics endpoint and two gRPC
+    endpoints (fixed ports 8082, 7070 and 7071 by default, so a second server would fail to
+    start); they get the three free `side_ports` on 127.0.0.1.
     """
+    metrics_port, grpc_inference_port, grpc_management_port = side_ports
     defaults = Path(default_config).read_text().rstrip("\n")
     extra = {
         "inference_address": f"http://{HOST}:{port}",
         "management_address": f"http://{HOST}:{port}",
         "metrics_address": f"http://{HOST}:{metrics_port}",
+        "grpc_inference_address": HOST,
+        "grpc_inference_port": str(grpc_inference_port),
+        "grpc_management_address": HOST,
+        "grpc_management_port": str(grpc_management_port),
         "default_service_handler": f"{handler_service}:handle",
         "default_response_timeout": "60",
         "default_workers_per_model": str(workers),
@@ -236,7 +256,7 @@ def start(
                 default_config=toolkit["default_config"],
                 handler_service=toolkit["handler_service"],
                 port=port,
-                metrics_port=free_port(),
+                side_ports=[p for p in free_ports(4) if p != port][:3],
                 workers=workers,
             )
         )
@@ -442,12 +462,9 @@ def run(args: argparse.Namespace) -> int:
     except ServeError as error:
         print(f"serve: {error}", file=sys.stderr)
         return 1
-    stopping = threading.Event()
-
-    def _interrupt(signum: int, _frame: object) -> None:
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C (even where a parent shell ignores SIGINT) and SIGTERM both stop the server.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         wait_ready(server)
         example = ROOT / "models" / args.model / "example.json"
@@ -460,19 +477,25 @@ def run(args: argparse.Namespace) -> int:
             "Ctrl-C stops it.",
             flush=True,
         )
-        while not stopping.wait(0.5):
-            if server.process.poll() is not None:
-                print(f"serve: the server exited with code {server.process.returncode}")
-                return 1
+        code = server.process.wait()
+        print(f"serve: the server exited with code {code}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
         return 0
     except ServeError as error:
         print(f"serve: {error}", file=sys.stderr)
         return 1
     finally:
+        # A second Ctrl-C must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stop(server)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        print("serve: stopped", flush=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, previous)
+        print("serve: stopped; nothing left running", flush=True)
+
+
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _entry_point(outdir: Path, model: str, environment: str) -> str:
