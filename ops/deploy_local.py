@@ -123,10 +123,16 @@ def destroy(env: Mapping[str, str], outdir: Path, *, stacks: str = STACKS) -> No
 
 
 def verify(
-    env: Mapping[str, str], outdir: Path, *, stacks: str = STACKS, smoke: bool = True
+    env: Mapping[str, str],
+    outdir: Path,
+    *,
+    stacks: str = STACKS,
+    smoke: bool = True,
+    project_root: Path | None = None,
 ) -> str:
     """`python -m ops verify` (the same verifier and smoke test the deploy workflow runs)."""
     command = [sys.executable, "-m", "ops", "verify", "--assembly", str(outdir), "--stacks", stacks]
+    command += ["--root", str(project_root or ROOT)]
     if smoke:
         command.append("--smoke")
     result = subprocess.run(
@@ -144,9 +150,10 @@ def deploy_local(
     project_root: Path | None = None,
     keep: bool = False,
     smoke: bool = True,
+    timings: Timings | None = None,
 ) -> Timings:
     """The whole flow; the emulator is stopped at the end unless `keep` or it was reused."""
-    timings = Timings()
+    timings = timings if timings is not None else Timings()
     existing = emulator.status(state_file)
     if existing is not None:
         print(f"using the emulator already running at {existing.url}")
@@ -164,7 +171,12 @@ def deploy_local(
                 line for line in output.splitlines() if line.startswith("✅") or " = " in line
             )
         )
-        print(timings.time("verify", lambda: verify(env, outdir, smoke=smoke)), end="")
+        print(
+            timings.time(
+                "verify", lambda: verify(env, outdir, smoke=smoke, project_root=project_root)
+            ),
+            end="",
+        )
     finally:
         if keep or existing is not None:
             print(
@@ -196,16 +208,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    timings = Timings()
     try:
-        timings = deploy_local(
+        deploy_local(
             state_file=args.state,
             outdir=args.outdir,
             project_root=args.project_root,
             keep=args.keep,
             smoke=args.smoke,
+            timings=timings,
         )
     except (StepFailed, emulator.EmulatorError) as error:
         print(f"\ndeploy-local: {error}", file=sys.stderr)
         return 1
-    print(f"\ndeploy-local: {timings.render()}")
+    finally:
+        print(f"\ndeploy-local: {timings.render()}")
     return 0
