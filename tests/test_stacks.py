@@ -79,13 +79,24 @@ def test_artifact_bucket_is_private_encrypted_versioned_and_retained(
 def test_execution_role_is_scoped(synth: Synthesized, stack: str) -> None:
     template = synth.templates[stack]
     resources = template["Resources"]
-    roles = {k: v for k, v in resources.items() if v["Type"] == "AWS::IAM::Role"}
+    # The model's execution role (a training pipeline brings roles of its own).
+    roles = {
+        k: v
+        for k, v in resources.items()
+        if v["Type"] == "AWS::IAM::Role" and k.startswith("ExecutionRole")
+    }
     role = only(roles)
     assert "ManagedPolicyArns" not in role["Properties"]
     principal = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
     assert principal == {"Service": "sagemaker.amazonaws.com"}
 
-    policy = only({k: v for k, v in resources.items() if v["Type"] == "AWS::IAM::Policy"})
+    policy = only(
+        {
+            k: v
+            for k, v in resources.items()
+            if v["Type"] == "AWS::IAM::Policy" and k.startswith("ExecutionRole")
+        }
+    )
     statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     for statement in statements.values():
         actions = (
@@ -136,7 +147,14 @@ def test_model_serves_the_bundle_with_sagemaker_program_set(synth: Synthesized, 
     model = only(template.find_resources("AWS::SageMaker::Model"))
     assert "ModelName" not in model["Properties"], "a new bundle must give a new Model"
     assert set(model["DependsOn"]) >= {
-        only_id(synth.templates[stack]["Resources"], "AWS::IAM::Policy")
+        only_id(
+            {
+                k: v
+                for k, v in synth.templates[stack]["Resources"].items()
+                if k.startswith("ExecutionRole")
+            },
+            "AWS::IAM::Policy",
+        )
     }
 
 
