@@ -273,6 +273,19 @@ def _load(
             )
         )
         return None
+    duplicates = list(_duplicate_keys(node))
+    if duplicates:
+        problems.extend(
+            Problem(
+                path,
+                where,
+                "duplicate key; YAML would silently keep only the last value",
+                "remove one of the two (or merge them)",
+                line,
+            )
+            for where, line in duplicates
+        )
+        return None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -290,6 +303,22 @@ def _load(
     except ValidationError as error:
         problems.extend(_problems(path, error.errors(), node, model=model))
         return None
+
+
+def _duplicate_keys(node: yaml.Node | None, where: str = "") -> Iterable[tuple[str, int]]:
+    """(dotted path, line) of every key given twice in the same mapping."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            here = f"{where}.{name}" if where else name
+            if name in seen:
+                yield here, key.start_mark.line + 1
+            seen.add(name)
+            yield from _duplicate_keys(value, here)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, f"{where}[{index}]")
 
 
 def _problems(

@@ -28,6 +28,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
+# Patterns spell digits [0-9]: pydantic's regex engine reads \d as any Unicode digit, so
+# "١٢٣..." (Arabic-Indic) or full-width digits would pass as an account id.
 
 # Model and environment names end up in stack names ([A-Za-z][A-Za-z0-9-]*, 128 chars) and in
 # SageMaker endpoint names (^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$): only their intersection is allowed.
@@ -38,8 +40,8 @@ PACKAGE_PATTERN = r"^[a-z_][a-z0-9_]*$"
 # A model package version in a group: arn:<partition>:sagemaker:<region>:<account>:model-package/
 # <group>/<version> (API_DescribeModelPackage, ModelPackageArn).
 MODEL_PACKAGE_ARN_PATTERN = (
-    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/"
-    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/\d+$"
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/"
+    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/[0-9]+$"
 )
 
 
@@ -74,12 +76,12 @@ class Framework(Strict):
         "2.6",
         description="PyTorch version of the SageMaker inference image, as the sagemaker SDK "
         "knows it (for example '2.6').",
-        pattern=r"^\d+\.\d+(\.\d+)?$",
+        pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$",
     )
     python_version: StrictStr = Field(
         "py312",
         description="Python version tag of the inference image (for example 'py312').",
-        pattern=r"^py3\d+$",
+        pattern=r"^py3[0-9]+$",
     )
 
 
@@ -1285,11 +1287,11 @@ class Environment(Strict):
     account: StrictStr = Field(
         description="AWS account id as a quoted string of 12 digits, for example "
         "'123456789012' (unquoted, YAML reads it as a number and drops leading zeros).",
-        pattern=r"^\d{12}$",
+        pattern=r"^[0-9]{12}$",
     )
     region: StrictStr = Field(
         description="AWS region, for example 'eu-west-1'.",
-        pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$",
+        pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$",
     )
     tags: dict[
         Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+\-@]+$")],
