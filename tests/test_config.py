@@ -65,7 +65,10 @@ def test_line_number_points_at_the_bad_key(project_copy: Path) -> None:
     path = model_config(project_copy)
     edit(path, lambda d: d["serving"].update(instance_type="m5.large"))
     lines = path.read_text().splitlines()
-    expected = next(i for i, line in enumerate(lines, 1) if "instance_type" in line)
+    serving = lines.index("serving:")
+    expected = next(
+        i for i, line in enumerate(lines[serving:], serving + 1) if "instance_type" in line
+    )
     assert f"models/iris/config.yaml:{expected}: serving.instance_type" in error_for(project_copy)
 
 

@@ -144,7 +144,11 @@ def test_iam_change_is_called_out(assemblies, tmp_path: Path) -> None:
     base, head = assemblies
 
     def broaden(template: dict[str, Any]) -> None:
-        policy = resource(template, "AWS::IAM::Policy")
+        (policy,) = [
+            r
+            for logical, r in template["Resources"].items()
+            if r["Type"] == "AWS::IAM::Policy" and logical.startswith("ExecutionRole")
+        ]
         policy["Properties"]["PolicyDocument"]["Statement"].append(
             {"Action": "s3:*", "Effect": "Allow", "Resource": "*"}
         )
