@@ -103,11 +103,18 @@ class Project:
     environments: Mapping[str, Environment]
     models: Mapping[str, ModelSource]
     shared_folders: tuple[Path, ...] = field(default=())
+    # Specs resolved while loading, by (environment, model): resolved once, not per call.
+    resolved: Mapping[tuple[str, str], ModelSpec] = field(default_factory=dict)
 
     def deployments(self) -> list[Deployment]:
         """Every environment x model, environments in file order, models by name."""
         return [
-            Deployment(env_name, env, source, resolve(env, env_name, source))
+            Deployment(
+                env_name,
+                env,
+                source,
+                self.resolved.get((env_name, source.name)) or resolve(env, env_name, source),
+            )
             for env_name, env in self.environments.items()
             for source in self.models.values()
         ]
@@ -187,11 +194,12 @@ def load_project(root: Path) -> Project:
             models[name] = ModelSource(name, folder, file)
 
     # Resolving catches combinations that only fail once defaults and overrides meet.
+    resolved: dict[tuple[str, str], ModelSpec] = {}
     if not problems:
         for env_name, env in environments.items():
             for source in models.values():
                 try:
-                    resolve(env, env_name, source)
+                    resolved[env_name, source.name] = resolve(env, env_name, source)
                 except ValidationError as error:
                     problems.extend(
                         _problems(
@@ -212,7 +220,7 @@ def load_project(root: Path) -> Project:
             and not p.name.startswith((".", "_"))
         )
     )
-    return Project(root, environments, models, shared)
+    return Project(root, environments, models, shared, resolved)
 
 
 def resolve(env: Environment, env_name: str, source: ModelSource) -> ModelSpec:
