@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,6 +161,20 @@ def _prepare(cache_dir: Path) -> None:
             f"the bundle cache {cache_dir} is not writable; fix its permissions "
             "or point the cache elsewhere"
         )
+    _sweep_partials(cache_dir)
+
+
+# A build writes its partial archive continuously; one untouched this long was left by a build
+# that was killed (SIGKILL, power loss) and can never complete. Removing it frees the space.
+STALE_PARTIAL_SECONDS = 15 * 60
+
+
+def _sweep_partials(cache_dir: Path) -> None:
+    now = time.time()
+    for partial in cache_dir.glob(".*.partial"):
+        with contextlib.suppress(OSError):
+            if now - partial.stat().st_mtime > STALE_PARTIAL_SECONDS:
+                partial.unlink()
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
