@@ -11,6 +11,9 @@ NODE_STAMP := node_modules/.installed
 # SageMaker's PyTorch serving stack has pins of its own: it lives in its own environment.
 SERVE_VENV := .venv-serve
 SERVE_STAMP := $(SERVE_VENV)/.installed
+# taskcat 0.9 pins jsonschema<4 and urllib3<2: it lives in its own environment too.
+TASKCAT_VENV := .venv-taskcat
+TASKCAT_STAMP := $(TASKCAT_VENV)/.installed
 
 # Node 20 is what this machine has; the workflows run Node 22.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -18,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup serve-setup deploy-local emulator-stop train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
+.PHONY: help setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +44,38 @@ $(SERVE_STAMP): ops/serve-requirements.txt
 	touch $@
 
 serve-setup: $(SERVE_STAMP) ## create .venv-serve: sagemaker-pytorch-inference, TorchServe (Java 17)
+
+$(TASKCAT_STAMP): ops/taskcat-requirements.txt
+	rm -rf $(TASKCAT_VENV)
+	$(PYTHON) -m venv $(TASKCAT_VENV)
+	$(TASKCAT_VENV)/bin/pip install --quiet --disable-pip-version-check -r ops/taskcat-requirements.txt
+	touch $@
+
+taskcat-setup: $(TASKCAT_STAMP) ## create .venv-taskcat (taskcat 0.9 and its own pins)
+
+# Real-account testing (README, "Testing in a real account"). The regions must match
+# .taskcat.yml's project.regions (a test checks). Synth needs no credentials; publishing the
+# assets and `taskcat test run` use the current AWS credentials, in an account bootstrapped
+# with `npx cdk bootstrap` in both regions.
+TASKCAT_REGIONS := eu-west-1 us-east-1
+TASKCAT_ACCOUNT ?=
+
+taskcat-synth: setup ## synthesize Staging-* for each taskcat region into .taskcat/<region>/
+	for region in $(TASKCAT_REGIONS); do \
+		npx cdk synth 'Staging-*' --quiet -c stacks='Staging-*' -c targetRegion=$$region \
+			$(if $(TASKCAT_ACCOUNT),-c targetAccount=$(TASKCAT_ACCOUNT)) --output .taskcat/$$region; \
+	done
+
+taskcat-lint: taskcat-setup taskcat-synth ## taskcat lint of those templates (offline)
+	$(TASKCAT_VENV)/bin/taskcat lint
+
+taskcat: setup taskcat-setup ## deploy Staging-* in two regions of TASKCAT_ACCOUNT with taskcat, then delete
+	@test -n '$(TASKCAT_ACCOUNT)' || { echo "usage: make taskcat TASKCAT_ACCOUNT=<12-digit account id>"; exit 2; }
+	$(MAKE) taskcat-synth TASKCAT_ACCOUNT=$(TASKCAT_ACCOUNT)
+	for region in $(TASKCAT_REGIONS); do \
+		npx cdk publish-assets --app .taskcat/$$region 'Staging-*'; \
+	done
+	$(TASKCAT_VENV)/bin/taskcat test run --output-directory .taskcat/report
 
 # `make train MODEL=iris`: SageMaker's training contract run locally; outputs under runs/<model>/,
 # then the weights (the files at the top of the model dir) are copied into models/<model>/ where
@@ -81,7 +116,7 @@ synth: setup ## bundle every model, synthesize every stack into cdk.out, print a
 	npx cdk synth --quiet
 	$(PY) -m ops summary cdk.out
 
-test: setup serve-setup ## run every test (the serving test needs .venv-serve)
+test: setup serve-setup taskcat-setup ## run every test (serving needs .venv-serve, taskcat lint .venv-taskcat)
 	$(PY) -m pytest
 
 lint: setup ## ruff, format check and mypy
@@ -154,4 +189,4 @@ lint-workflows: setup ## actionlint and zizmor on .github/workflows
 	$(VENV)/bin/zizmor --offline --min-severity low .github/workflows
 
 clean: ## remove build outputs and caches (keeps the environments)
-	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache .taskcat
