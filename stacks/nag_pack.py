@@ -15,11 +15,12 @@ Rules read the resource's CloudFormation properties, resolved; rules that relate
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import CfnResource, Stack
@@ -110,7 +111,7 @@ def _refers_to(value: Any, logical_id: str) -> bool:
 def _statements(document: Any) -> list[Props]:
     if not isinstance(document, Mapping):
         return []
-    return [s for s in _listed(document.get("Statement")) if isinstance(s, Mapping)]
+    return [dict(s) for s in _listed(document.get("Statement")) if isinstance(s, Mapping)]
 
 
 def _denies_insecure_transport(statement: Props, service: str) -> bool:
@@ -435,9 +436,9 @@ class SageMakerChecks(NagPack):
         if resource is None:
             resource = _read(node)
         for rule in rules:
-            self._apply_rule(
-                _Applied(rule, node, lambda r=rule, res=resource: r.check(res, index))  # type: ignore[misc]
-            )
+            check = functools.partial(rule.check, resource, index)
+            # _Applied implements IApplyRule through jsii (read-only properties suffice there).
+            self._apply_rule(cast(IApplyRule, _Applied(rule, node, check)))
 
     def _index(self, stack: Stack) -> _StackIndex:
         # Keyed by object identity, with the stack kept alive so the id is not reused.

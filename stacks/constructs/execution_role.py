@@ -188,7 +188,7 @@ def _finding_text(resolved: object) -> str:
         return resolved
     if isinstance(resolved, dict) and "Fn::Join" in resolved:
         separator, parts = resolved["Fn::Join"]
-        return separator.join(_finding_text(part) for part in parts)
+        return str(separator).join(_finding_text(part) for part in parts)
     if isinstance(resolved, dict) and "Ref" in resolved:
         return f"<{resolved['Ref']}>"
     raise ValueError(f"cannot name {resolved!r} in a finding id")
