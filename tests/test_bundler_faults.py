@@ -49,7 +49,7 @@ def archives(cache: Path) -> list[str]:
 # are set up around it (mount namespaces) or inside it (a write that stalls).
 CHILD = textwrap.dedent(
     """
-    import json, os, resource, sys, time
+    import json, os, sys, time
     sys.path.insert(0, {root!r})
     from pathlib import Path
     from bundler import BundleError, BundleSpec, build
@@ -73,7 +73,11 @@ CHILD = textwrap.dedent(
         result = {{"sha256": bundle.sha256, "size": bundle.size, "path": str(bundle.path)}}
     except BundleError as error:
         result = {{"error": str(error)}}
-    result["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM: this process image's peak RSS. (ru_maxrss is not: Linux carries the parent's
+    # high-water mark across fork and exec, so it reports the size of the test runner.)
+    with open("/proc/self/status") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:"))
+    result["maxrss_kib"] = int(hwm.split()[1])
     result["cache"] = sorted(os.listdir(sys.argv[2])) if os.path.isdir(sys.argv[2]) else None
     print("RESULT " + json.dumps(result), flush=True)
     """
