@@ -31,6 +31,17 @@ def props(template: dict[str, Any], kind: str) -> Any:
     return only(resources(template, kind))["Properties"]
 
 
+def execution_policy(template: dict[str, Any]) -> Any:
+    """The serving execution role's policy (training stacks have roles of their own)."""
+    return only(
+        {
+            k: v
+            for k, v in resources(template, "AWS::IAM::Policy").items()
+            if k.startswith("ExecutionRole")
+        }
+    )["Properties"]
+
+
 @pytest.fixture(scope="module")
 def variety(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """One synth covering every strategy and variant shape across four stacks.
@@ -181,7 +192,7 @@ def test_champion_and_challenger_serve_their_own_model_versions(variety: Synthes
         "sha256": next_sha,
     }
     # The execution role reads the challenger's bundle too, and nothing else new.
-    policy = props(template, "AWS::IAM::Policy")["PolicyDocument"]["Statement"]
+    policy = execution_policy(template)["PolicyDocument"]["Statement"]
     reads = [s for s in policy if s["Sid"].startswith("ReadVariantModel")]
     assert len(reads) == 1 and reads[0]["Resource"].endswith(f"/{next_sha}.gz")
 
@@ -197,7 +208,7 @@ def test_shadow_variant_gets_a_share_of_copied_requests(variety: Synthesized) ->
     model = resources(template, "AWS::SageMaker::Model")[shadow["ModelName"]["Fn::GetAtt"][0]]
     assert model["Properties"]["PrimaryContainer"]["ModelDataUrl"] == SHADOW_URI
     assert template["Metadata"]["ModelVariants"]["candidate"]["sha256"] == SHADOW_SHA
-    policy = props(template, "AWS::IAM::Policy")["PolicyDocument"]["Statement"]
+    policy = execution_policy(template)["PolicyDocument"]["Statement"]
     assert any(
         s["Sid"].startswith("ReadVariantModel")
         and s["Resource"] == "arn:aws:s3:::candidate-models/iris/2024-candidate.tar.gz"
@@ -293,7 +304,7 @@ def test_data_capture_into_the_artifact_bucket_with_kms(synth: Synthesized) -> N
         "KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
         "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
     }
-    statements = props(template, "AWS::IAM::Policy")["PolicyDocument"]["Statement"]
+    statements = execution_policy(template)["PolicyDocument"]["Statement"]
     encrypt = next(s for s in statements if s["Sid"] == "EncryptDataCapture")
     assert encrypt["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert "DataCaptureConfig" not in props(
@@ -320,15 +331,23 @@ def test_a_new_model_version_replaces_model_and_config_and_updates_the_endpoint(
         # Every logical id is pinned: nothing is added, removed or renamed.
         assert set(old["Resources"]) == set(new["Resources"])
         (result,) = run_engine([(stack, old, new)])
-        impacts = {r.type: r.impact for r in result.resources}
+        impacts = {r.logical_id: (r.type, r.impact) for r in result.resources}
+        by_type: dict[str, set[str]] = {}
+        for kind, impact in impacts.values():
+            by_type.setdefault(kind, set()).add(impact)
         # The Model is replaced (its ModelDataUrl changed) and with it the EndpointConfig that
-        # names it; the role's policy reads the new object and is updated in place. Nothing
-        # else changes, and above all the Endpoint is not replaced.
-        assert impacts.pop("AWS::SageMaker::Model") == "WILL_REPLACE"
-        assert impacts.pop("AWS::SageMaker::EndpointConfig") == "WILL_REPLACE"
-        assert impacts.pop("AWS::IAM::Policy") == "WILL_UPDATE"
-        assert impacts.pop("AWS::SageMaker::Endpoint", "WILL_UPDATE") == "WILL_UPDATE"
-        assert impacts == {}, impacts
+        # names it; the execution role's policy reads the new object and is updated in place.
+        # The training pipeline runs the new code: it and its role's policy update in place.
+        # Nothing else changes, and above all the Endpoint is not replaced.
+        assert by_type.pop("AWS::SageMaker::Model") == {"WILL_REPLACE"}
+        assert by_type.pop("AWS::SageMaker::EndpointConfig") == {"WILL_REPLACE"}
+        assert by_type.pop("AWS::SageMaker::Endpoint", {"WILL_UPDATE"}) == {"WILL_UPDATE"}
+        assert by_type.pop("AWS::SageMaker::Pipeline", {"WILL_UPDATE"}) == {"WILL_UPDATE"}
+        policies = {k for k, (kind, _) in impacts.items() if kind == "AWS::IAM::Policy"}
+        assert by_type.pop("AWS::IAM::Policy") == {"WILL_UPDATE"}
+        assert {p for p in policies if p.startswith("ExecutionRole")}, policies
+        assert policies <= {p for p in policies if p.startswith(("ExecutionRole", "Training"))}
+        assert by_type == {}, by_type
 
         # The EndpointConfig names the Model by GetAtt and has no name of its own, so it can be
         # replaced. The Endpoint keeps its explicit name and moves to the new
