@@ -115,6 +115,14 @@ class Artifact(Strict):
     model_data: ModelData | None = Field(
         None, description="With source 's3': the archive's s3_uri and sha256."
     )
+    compression: Literal["gzip", "none"] = Field(
+        "gzip",
+        description="'gzip': the endpoint downloads model.tar.gz and extracts it. 'none' (large "
+        "models): the bundle's files are uploaded as they are under one S3 prefix of the "
+        "artifact bucket and SageMaker copies them without extracting (ModelDataSource, "
+        "S3Prefix, CompressionType None); only with source 'bundle', not with serverless "
+        "variants. The model's other variants and a training pipeline are unaffected.",
+    )
     model_package_arn: StrictStr | None = Field(
         None,
         description="With source 'registry': the ARN of an approved model package version, "
@@ -142,6 +150,14 @@ class Artifact(Strict):
                     f"{self.source!r}); set source: {source} or remove it",
                     "set",
                 )
+        if self.compression == "none" and self.source != "bundle":
+            _fail(
+                ("compression",),
+                f"compression 'none' uploads the files this folder bundles; with source "
+                f"{self.source!r} SageMaker reads a pinned model.tar.gz or model package: remove "
+                "compression or set source back to 'bundle'",
+                self.compression,
+            )
         return self
 
     @field_validator("weights", "code", mode="after")
@@ -1016,6 +1032,19 @@ def _combination_problems(spec: ModelSpec) -> Problems:
     # concurrency, not instances. Deployment guardrails exclusions: no rolling updates; traffic
     # shifting (canary, linear) sizes a fleet of instances that serverless does not have.
     serverless = [n for n, v in variants.items() if v.serverless is not None]
+    # ModelDataSource (uncompressed artifacts) is not supported by serverless endpoints, batch
+    # transform or multi-model endpoints (API_ContainerDefinition, ModelDataSource). Models here
+    # are single-model and batch transform is not configured, so serverless is the one to refuse.
+    if serverless and spec.artifact.compression == "none":
+        problems.append(
+            (
+                ("artifact", "compression"),
+                f"serverless variant {serverless[0]!r} cannot serve uncompressed artifacts "
+                "(SageMaker does not support ModelDataSource on serverless endpoints): remove "
+                "artifact.compression (gzip) or host the variant on instances",
+                "none",
+            )
+        )
     for name in serverless:
         variant = spec.variants.get(name, Variant())
         if variant.instance_type is not None or variant.instance_count is not None:

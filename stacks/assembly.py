@@ -14,8 +14,10 @@ from pathlib import Path
 from aws_cdk import App
 
 from bundler import Bundle, BundleSpec, build
+from bundler.staging import stage
 from configs.loader import MODEL_CONFIG, ConfigError, Deployment, ModelSource, Problem, Project
 from configs.settings import ModelSpec
+from stacks.constructs.unpacked_model import EPHEMERAL_MAX_MIB, fits
 from stacks.images import ImageLookupError, ImageResolver
 from stacks.model_stack import ModelStack, TrainingBuild, VariantModel
 from stacks.nag import add_checks
@@ -94,17 +96,37 @@ def add_stacks(
                 ],
                 project.root,
             )
-    bundles = {d.model_name: build(bundle_spec(project, d.source), cache_dir) for d in deployments}
-    # Models that variants of the selected stacks serve are bundled too.
+    # What each endpoint serves itself: model.tar.gz, or with `artifact.compression: none` its
+    # files staged as a directory (nothing compressed).
+    bundles = {d.model_name: _own_artifact(project, d.source, cache_dir) for d in deployments}
+    # Models that variants of the selected stacks serve are bundled too, always as archives.
+    archives: dict[str, Bundle] = {}
     for name in sorted({m for d in deployments for m in _variant_model_names(d.spec)}):
-        if name not in bundles:
-            bundles[name] = build(bundle_spec(project, _source(project, name)), cache_dir)
+        own = bundles.get(name)
+        archives[name] = (
+            own
+            if own is not None and own.path.is_file()
+            else build(bundle_spec(project, _source(project, name)), cache_dir)
+        )
     images = ImageResolver(cache_dir)
     definitions = DefinitionCache(cache_dir)
     stacks: dict[str, ModelStack] = {}
     problems: list[Problem] = []
     for deployment in deployments:
         framework = deployment.spec.framework
+        served = bundles[deployment.model_name]
+        if served.path.is_dir() and not fits(served.size):
+            problems.append(
+                Problem(
+                    deployment.source.folder / MODEL_CONFIG,
+                    "artifact.compression",
+                    f"'none' with {served.size / 2**30:.1f} GiB of model files: the upload "
+                    f"function extracts them in at most {EPHEMERAL_MAX_MIB} MiB of storage, "
+                    "which holds the zip and the files (about 4.7 GiB of model)",
+                    "remove artifact.compression (gzip) for this model",
+                )
+            )
+            continue
         try:
             image_uri = images.inference_image(
                 framework.pytorch_version,
@@ -131,7 +153,7 @@ def add_stacks(
             image_uri=image_uri,
             variant_models={
                 name: VariantModel(
-                    bundle=bundles[name],
+                    bundle=archives[name],
                     image_uri=images.inference_image(
                         _source(project, name).file.framework.pytorch_version,
                         _source(project, name).file.framework.python_version,
@@ -149,7 +171,7 @@ def add_stacks(
     if problems:
         raise ConfigError(problems, project.root)
     add_checks(app)
-    return Built(stacks, bundles)
+    return Built(stacks, {**archives, **bundles})
 
 
 def _training(
@@ -189,6 +211,13 @@ def _training(
         )
     )
     return TrainingBuild(code=code, training_image=image, definition=definition)
+
+
+def _own_artifact(project: Project, source: ModelSource, cache_dir: Path) -> Bundle:
+    spec = bundle_spec(project, source)
+    if source.file.artifact.compression == "none":
+        return stage(spec, cache_dir)
+    return build(spec, cache_dir)
 
 
 def _variant_model_names(spec: ModelSpec) -> list[str]:

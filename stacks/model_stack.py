@@ -31,6 +31,7 @@ from stacks.constructs.rollout_policy import deployment_config
 from stacks.constructs.serving_model import ServingModel
 from stacks.constructs.training_events import TrainingEvents
 from stacks.constructs.training_pipeline import InputLocation, TrainingPipeline
+from stacks.constructs.unpacked_model import UnpackedModelAsset
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,11 @@ class ModelStack(Stack):
             **kwargs,
         )
         storage = ArtifactStorage(self, "Artifacts")
-        asset = BundleAsset(self, "Bundle", bundle=bundle)
+        asset = (
+            UnpackedModelAsset(self, "UnpackedBundle", bundle=bundle, bucket=storage.bucket)
+            if spec.artifact.compression == "none"
+            else BundleAsset(self, "Bundle", bundle=bundle)
+        )
         log_group = logs.LogGroup(
             self,
             "EndpointLogs",
@@ -124,7 +129,10 @@ class ModelStack(Stack):
             network_isolation=spec.serving.network_isolation,
             environment=spec.serving.environment,
             vpc=spec.serving.vpc,
+            uncompressed=isinstance(asset, UnpackedModelAsset),
         )
+        if isinstance(asset, UnpackedModelAsset):
+            model.node.add_dependency(asset.deployment)
         models = _VariantModels(
             self,
             spec=spec,
@@ -297,7 +305,7 @@ class ModelStack(Stack):
 
 
 def _grant_served_artifact(
-    stack: Stack, spec: ModelSpec, asset: BundleAsset, role: iam.Role
+    stack: Stack, spec: ModelSpec, asset: BundleAsset | UnpackedModelAsset, role: iam.Role
 ) -> str:
     """The model data URL the endpoint's own Model serves; the role may read a pinned archive."""
     artifact = spec.artifact
@@ -329,6 +337,8 @@ def _artifact_metadata(spec: ModelSpec, bundle: Bundle) -> dict[str, str]:
             "s3_uri": artifact.model_data.s3_uri,
             "sha256": artifact.model_data.sha256,
         }
+    if artifact.compression == "none":  # the key of the files under the S3 prefix
+        return {"source": "bundle", "compression": "none", "sha256": bundle.sha256}
     return {"source": "bundle", "sha256": bundle.sha256}
 
 

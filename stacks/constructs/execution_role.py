@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.constructs.bundle_asset import BundleAsset
+from stacks.constructs.unpacked_model import UnpackedModelAsset
 from stacks.nag import acknowledge
 
 _ECR_IMAGE = re.compile(
@@ -42,7 +43,8 @@ class ExecutionRole(Construct):
     object keys in the model's own artifact bucket are chosen by SageMaker at run time.
 
     Args:
-        bundle: the model.tar.gz asset; only that object may be read.
+        bundle: the model.tar.gz asset; only that object may be read. Uncompressed: the
+            objects under the model's prefix, which may be listed too.
         artifacts: the model's artifact bucket (data capture, training outputs).
         image_uri: the serving image; pulls are allowed from its repository only.
         log_group: the endpoint's log group.
@@ -53,7 +55,7 @@ class ExecutionRole(Construct):
         scope: Construct,
         id_: str,
         *,
-        bundle: BundleAsset,
+        bundle: BundleAsset | UnpackedModelAsset,
         artifacts: s3.IBucket,
         image_uri: str,
         log_group: logs.ILogGroup,
@@ -102,6 +104,8 @@ class ExecutionRole(Construct):
         ]
         for statement in statements:
             self.role.add_to_principal_policy(statement)
+        if isinstance(bundle, UnpackedModelAsset):
+            bundle.grant_read(self.role)
 
         policy = self.role.node.find_child("DefaultPolicy")
         acknowledge(

@@ -36,6 +36,8 @@ class ServingModel(Construct):
         model_package_arn: serve this approved model package version instead (its image and
             model data are the package's; image_uri and model_data_url are then not used).
         vpc: subnets and security groups the container attaches to.
+        uncompressed: model_data_url is an S3 prefix of the bundle's files (ModelDataSource,
+            S3Prefix, CompressionType None) instead of a model.tar.gz.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class ServingModel(Construct):
         environment: Mapping[str, str],
         model_package_arn: str | None = None,
         vpc: Vpc | None = None,
+        uncompressed: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         if not entry_point:
@@ -64,7 +67,16 @@ class ServingModel(Construct):
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=None if model_package_arn else image_uri,
                 mode="SingleModel",
-                model_data_url=None if model_package_arn else model_data_url,
+                model_data_url=None if model_package_arn or uncompressed else model_data_url,
+                model_data_source=(
+                    sagemaker.CfnModel.ModelDataSourceProperty(
+                        s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
+                            s3_uri=model_data_url, s3_data_type="S3Prefix", compression_type="None"
+                        )
+                    )
+                    if uncompressed and not model_package_arn
+                    else None
+                ),
                 model_package_name=model_package_arn,
                 environment={
                     **environment,
