@@ -165,16 +165,39 @@ def _walk(base: Path) -> Iterator[str]:
 
 
 def _matching(root: Path, patterns: Iterable[str]) -> list[str]:
-    """Files under `root` whose relative path matches any glob (`**` crosses folders)."""
+    """Files under `root` whose relative path matches any glob (`**` crosses folders).
+
+    When every pattern starts with a literal folder (`iris/*.py`, as the training code archive
+    asks of models/), only those folders are walked, not every sibling: the same matches
+    without reading each other model's folder once per model.
+    """
     patterns = tuple(patterns)
     found = []
-    for relative in _walk(root):
+    for relative in _candidates(root, patterns):
         path = PurePosixPath(relative)
         if any(
             path.full_match(p) if hasattr(path, "full_match") else _glob(path, p) for p in patterns
         ):
             found.append(relative)
     return found
+
+
+def _candidates(root: Path, patterns: tuple[str, ...]) -> Iterator[str]:
+    firsts = {PurePosixPath(p).parts[0] for p in patterns if len(PurePosixPath(p).parts) > 1}
+    literal = all(len(PurePosixPath(p).parts) > 1 for p in patterns) and not any(
+        any(c in first for c in "*?[") or first in (".", "..") for first in firsts
+    )
+    if not literal:
+        yield from _walk(root)
+        return
+    for first in sorted(firsts):
+        folder = root / first
+        if first in SKIPPED_DIRS or not folder.is_dir():
+            continue
+        if folder.is_symlink():
+            raise BundleError(f"{folder}: symlinked folders are not bundled; copy the folder")
+        for relative in _walk(folder):
+            yield f"{first}/{relative}"
 
 
 def _glob(path: PurePosixPath, pattern: str) -> bool:

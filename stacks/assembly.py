@@ -98,7 +98,9 @@ def add_stacks(
             )
     # What each endpoint serves itself: model.tar.gz, or with `artifact.compression: none` its
     # files staged as a directory (nothing compressed).
-    bundles = {d.model_name: _own_artifact(project, d.source, cache_dir) for d in deployments}
+    # Once per model, not per environment: both stacks of a model serve the same files.
+    sources = {d.model_name: d.source for d in deployments}
+    bundles = {name: _own_artifact(project, source, cache_dir) for name, source in sources.items()}
     # Models that variants of the selected stacks serve are bundled too, always as archives.
     archives: dict[str, Bundle] = {}
     for name in sorted({m for d in deployments for m in _variant_model_names(d.spec)}):
@@ -110,6 +112,7 @@ def add_stacks(
         )
     images = ImageResolver(cache_dir)
     definitions = DefinitionCache(cache_dir)
+    training_code: dict[str, Bundle] = {}  # the training code archive, once per model
     stacks: dict[str, ModelStack] = {}
     problems: list[Problem] = []
     for deployment in deployments:
@@ -164,7 +167,9 @@ def add_stacks(
                 )
                 for name in _variant_model_names(deployment.spec)
             },
-            training=_training(project, deployment, image_uri, images, definitions, cache_dir),
+            training=_training(
+                project, deployment, image_uri, images, definitions, cache_dir, training_code
+            ),
         )
     images.save()
     definitions.save()
@@ -181,6 +186,7 @@ def _training(
     images: ImageResolver,
     definitions: DefinitionCache,
     cache_dir: Path,
+    built: dict[str, Bundle],
 ) -> TrainingBuild | None:
     """The training code archive, image and pipeline definition, when training is enabled."""
     spec = deployment.spec
@@ -188,7 +194,11 @@ def _training(
     if training is None or not training.enabled or spec.quality is None:
         return None
     framework = spec.framework
-    code = build(training_code_spec(project, deployment.source), cache_dir)
+    code = built.get(deployment.model_name)
+    if code is None:
+        code = built[deployment.model_name] = build(
+            training_code_spec(project, deployment.source), cache_dir
+        )
     image = images.training_image(
         framework.pytorch_version,
         framework.python_version,
