@@ -6,6 +6,8 @@ normal distribution (what trained weights look like to a compressor: they shrink
 
 - bundler cold: `bundler.build` into an empty cache (reads, hashes, compresses, fsyncs);
 - bundler hit: `bundler.build` again, the cache warm (what every unchanged synth costs);
+- uncompressed: `bundler.staging.stage`, the files copied as they are into the cache for
+  `artifact.compression: none` (the deploy then uploads them without compressing);
 - sagemaker SDK: `sagemaker.core.common_utils.create_tar_file` (tarfile + zlib level 9);
 - tar: GNU `tar -cf` without compression, the ceiling for reading and writing the bytes.
 """
@@ -30,6 +32,7 @@ class SizeResult:
     size_mb: int
     bundler: Summary
     hit: Summary
+    staged: Summary
     sdk: Summary | None
     tar: Summary
 
@@ -79,6 +82,11 @@ def measure(
                 raise RuntimeError("the second build of an unchanged folder was not a cache hit")
         shutil.rmtree(cache, ignore_errors=True)
 
+        staged = []
+        for _ in range(runs):
+            staged.append(run(child("stage", cache_dir=str(cache), **spec)))
+            shutil.rmtree(cache, ignore_errors=True)
+
         sdk = []
         target = workdir / "sdk.tar.gz"
         for _ in range(sdk_runs.get(size_mb, runs)):
@@ -100,6 +108,7 @@ def measure(
             size_mb,
             Summary.of(cold),
             Summary.of(hits),
+            Summary.of(staged),
             Summary.of(sdk) if sdk else None,
             Summary.of(plain),
         )

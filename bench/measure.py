@@ -112,6 +112,18 @@ def _bundle(model_dir: str, cache_dir: str, weights: list[str]) -> dict[str, Any
     return {"seconds": seconds, "bytes": bundle.size, "cached": bundle.cached}
 
 
+def _stage(model_dir: str, cache_dir: str, weights: list[str]) -> dict[str, Any]:
+    """The uncompressed path (`artifact.compression: none`): stage the files, no compression."""
+    from bundler import BundleSpec
+    from bundler.staging import stage
+
+    spec = BundleSpec(model_dir=Path(model_dir), weights=tuple(weights))
+    started = time.perf_counter()
+    staged = stage(spec, Path(cache_dir))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "bytes": staged.size, "cached": staged.cached}
+
+
 def _sdk_tar(sources: list[str], target: str) -> dict[str, Any]:
     os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
     from sagemaker.core.common_utils import create_tar_file
@@ -122,7 +134,11 @@ def _sdk_tar(sources: list[str], target: str) -> dict[str, Any]:
     return {"seconds": seconds, "bytes": Path(target).stat().st_size}
 
 
-KINDS: dict[str, Callable[..., dict[str, Any]]] = {"bundle": _bundle, "sdk-tar": _sdk_tar}
+KINDS: dict[str, Callable[..., dict[str, Any]]] = {
+    "bundle": _bundle,
+    "stage": _stage,
+    "sdk-tar": _sdk_tar,
+}
 
 
 def main(argv: Sequence[str]) -> int:
