@@ -30,6 +30,8 @@ READ_CHUNK = 4 << 20
 # Unknown files up to this many bytes are hashed before deciding whether to build.
 PREHASH_LIMIT = 64 << 20
 DIGESTS = "digests.json"
+# Memo value for a large file first seen by an archive pass: the archive's sha256 stands for it.
+ARCHIVE_IDENTITY = "archive:"
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,13 @@ def build(spec: BundleSpec, cache_dir: Path) -> Bundle:
     """Return the bundle for `spec`, building it only when no cached copy matches.
 
     Files the digest memo does not know must be read to find the key. When they are small
-    they are hashed first; when they are large (new or retrained weights) they are hashed by
-    the same reads that fill the archive, so a cold build reads its weights once. The price:
-    a large file touched without changing its bytes costs one compression instead of one hash.
+    they are hashed first. When they are large (new or retrained weights) they are not hashed
+    at all: the archive that packs them identifies their content (its bytes are a function of
+    every input byte), so the memo records them as `archive:<archive sha256>` and a cold build
+    reads and hashes nothing twice. Such an identity never matches other content; the same
+    content may get a second identity (after a touch, say), which costs a rebuild, never a
+    wrong hit. The price: a large file touched without changing its bytes costs one
+    compression instead of one hash.
     """
     entries = collect(spec)
     _prepare(cache_dir)
@@ -71,7 +77,7 @@ def build(spec: BundleSpec, cache_dir: Path) -> Bundle:
         if cached is not None:
             return cached
         return _write(spec, entries, stats, cache_dir, key, memo=None)
-    return _write(spec, entries, stats, cache_dir, None, memo=memo)
+    return _write(spec, entries, stats, cache_dir, None, memo=memo, known=known)
 
 
 def _cached(cache_dir: Path, key: str, files: int) -> Bundle | None:
@@ -90,21 +96,25 @@ def _write(
     key: str | None,
     *,
     memo: _DigestMemo | None,
+    known: dict[str, str | None] | None = None,
 ) -> Bundle:
-    """Write the archive; with no `key`, find it from the digests the archive pass computed."""
+    """Write the archive; with no `key`, find it from the archive: files `known` has no digest
+    for are identified by the archive's sha256."""
     fd, tmp_name = tempfile.mkstemp(prefix=".bundle.", suffix=".partial", dir=cache_dir)
     tmp = Path(tmp_name)
     try:
-        digests: dict[str, str] | None = {} if key is None else None
         with os.fdopen(fd, "wb") as raw:
-            sha256, size = write_archive(entries, raw, stats=stats, digests=digests)
+            sha256, size = write_archive(entries, raw, stats=stats)
             raw.flush()
             os.fsync(raw.fileno())
-        if digests is not None and memo is not None:
-            for entry in entries:
-                memo.record(entry.source, stats[entry.arcname], digests[entry.arcname])
+        if key is None and memo is not None:
+            identity = f"{ARCHIVE_IDENTITY}{sha256}"
+            digests = [
+                (known or {}).get(e.arcname) or memo.record(e.source, stats[e.arcname], identity)
+                for e in entries
+            ]
             memo.save()
-            key = cache_key(entries, [digests[e.arcname] for e in entries])
+            key = cache_key(entries, digests)
             cached = _cached(cache_dir, key, len(entries))
             if cached is not None:  # touched, not changed: the archive is already there
                 return cached

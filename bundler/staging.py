@@ -45,9 +45,13 @@ def stage(spec: BundleSpec, cache_dir: Path) -> Bundle:
 
     tmp = Path(tempfile.mkdtemp(prefix=".stage.", suffix=".partial", dir=cache_dir))
     try:
-        digests = [_copy(entry, tmp / entry.arcname, stats[entry.arcname]) for entry in entries]
-        for entry, digest in zip(entries, digests, strict=True):
-            memo.record(entry.source, stats[entry.arcname], digest)
+        copied = [_copy(entry, tmp / entry.arcname, stats[entry.arcname]) for entry in entries]
+        # What the memo already knows stands (it may be an archive's identity, which the
+        # archive's own cache key uses); only new files are recorded, with their sha256.
+        digests = [
+            known[entry.arcname] or memo.record(entry.source, stats[entry.arcname], digest)
+            for entry, digest in zip(entries, copied, strict=True)
+        ]
         memo.save()
         key = _key(entries, digests)
         target = cache_dir / f"{key}{STAGED_SUFFIX}"
