@@ -275,3 +275,16 @@ def test_a_model_too_large_for_the_upload_function_is_a_config_error(
         synthesize(project_copy, tmp_path / "out", tmp_path / "bundles")
     message = str(error.value)
     assert "artifact.compression" in message and "remove artifact.compression" in message
+
+
+def test_cfn_lint_finds_nothing_in_the_uncompressed_stacks(unpacked: Synthesized) -> None:
+    import subprocess
+    import sys
+
+    cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
+    templates = [str(unpacked.outdir / f"{s}-iris.template.json") for s in ("Staging", "Prod")]
+    result = subprocess.run(
+        [cfn_lint, "--format", "parseable", *templates], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""

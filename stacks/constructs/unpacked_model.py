@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from aws_cdk import FileAssetPackaging, Size, Stack, Stage
+from aws_cdk import CfnResource, FileAssetPackaging, Size, Stack, Stage
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
@@ -137,6 +137,11 @@ class UnpackedModelAsset(Construct):
         )
         for finding, reason in _wildcard_findings(stack, source, destination):
             acknowledge(handler, finding, reason)
+        # The CDK's function lists its role in DependsOn although its Role GetAtt already
+        # orders them; cfn-lint's W3005 says so. Harmless, and the template is the CDK's.
+        function = handler.node.default_child
+        if isinstance(function, CfnResource):
+            function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
 
 def _singleton_handler(stack: Stack) -> IConstruct | None:
