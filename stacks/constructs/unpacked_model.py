@@ -9,7 +9,6 @@ while the old one stays for SageMaker's blue/green rollback (nothing is pruned o
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -221,7 +220,10 @@ def stage_directory(source: Path, target: Path) -> None:
             except OSError:
                 shutil.copy2(path, destination)
         partial.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError, OSError):
+        try:
             partial.rename(target)
+        except OSError:
+            if not target.is_dir():  # else another synth placed the same files first
+                raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
