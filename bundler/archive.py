@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
 import tarfile
-import threading
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -27,9 +25,6 @@ from bundler.layout import BundleError, Entry
 BLOCK_SIZE = 4 << 20
 COPY_BUFFER = 4 << 20
 ISAL_LEVEL = 2  # isal's 0-3; 2 is within 1% of zlib -9 on weights at ~20x the speed
-# Reads at least this large are hashed on a separate thread; a few chunks may wait for it.
-OFFLOAD_HASHING = 1 << 20
-HASH_QUEUE = 4
 
 try:
     from isal import igzip_threaded
@@ -38,50 +33,6 @@ try:
 except ImportError:  # pragma: no cover - isal is a pinned dependency
     igzip_threaded = None  # type: ignore[assignment]
     COMPRESSOR = "stdlib-gzip-l6"
-
-
-class HashingReader:
-    """A read-only view of a source file that hashes what is read, so one pass both packs a
-    file and yields its content digest (the cache key needs it).
-
-    Large reads are hashed on a thread of their own (hashlib releases the GIL), so hashing
-    overlaps reading and compressing instead of holding up the thread that feeds the
-    compressor; the digest is the same as hashing inline, chunk order being kept.
-    """
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self._digest = hashlib.sha256()
-        self._chunks: queue.Queue[bytes | None] | None = None
-        self._thread: threading.Thread | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        if self._chunks is None and len(data) < OFFLOAD_HASHING:
-            self._digest.update(data)
-        elif data:
-            if self._chunks is None:
-                self._chunks = queue.Queue(maxsize=HASH_QUEUE)
-                self._thread = threading.Thread(target=self._hash, name="bundle-sha256")
-                self._thread.start()
-            self._chunks.put(data)
-        return data
-
-    def _hash(self) -> None:
-        assert self._chunks is not None
-        while (chunk := self._chunks.get()) is not None:
-            self._digest.update(chunk)
-
-    def close(self) -> None:
-        """Stop the hashing thread (idempotent); call whether or not reading succeeded."""
-        if self._chunks is not None and self._thread is not None:
-            self._chunks.put(None)
-            self._thread.join()
-            self._chunks = self._thread = None
-
-    def hexdigest(self) -> str:
-        self.close()
-        return self._digest.hexdigest()
 
 
 class HashingWriter:
@@ -161,7 +112,6 @@ def write_archive(
     *,
     stats: dict[str, os.stat_result] | None = None,
     threads: int | None = None,
-    digests: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     """Write the archive to `raw`; return (sha256 hex, size in bytes) of the compressed bytes.
 
@@ -171,8 +121,6 @@ def write_archive(
         stats: the stat of each source taken when its digest was computed; a file whose size or
             mtime differs afterwards changed while being bundled, and the build fails.
         threads: compression threads; defaults to every core.
-        digests: when given, filled with each entry's content sha256 (by archive name),
-            computed from the same reads that fill the archive.
     """
     out = HashingWriter(raw)
     members = sorted(
@@ -203,9 +151,8 @@ def write_archive(
                             "build again once it is written"
                         )
                     info = _info(entry.arcname, size=before.st_size, executable=entry.executable)
-                    reader = HashingReader(source) if digests is not None else source
                     try:
-                        tar.addfile(info, reader)
+                        tar.addfile(info, source)
                     except OSError as error:
                         if "unexpected end of data" in str(error):
                             raise BundleError(
@@ -213,16 +160,11 @@ def write_archive(
                                 "build again once it is written"
                             ) from error
                         raise
-                    finally:
-                        if isinstance(reader, HashingReader):
-                            reader.close()
                     if _changed(before, entry.source.stat()):
                         raise BundleError(
                             f"{entry.source}: changed while being bundled; "
                             "build again once it is written"
                         )
-                    if isinstance(reader, HashingReader) and digests is not None:
-                        digests[entry.arcname] = reader.hexdigest()
     finally:
         gz.close()
     return out.digest.hexdigest(), out.size

@@ -6,7 +6,8 @@ unchanged model is never packed twice. Content digests are remembered per file b
 size, mtime, ctime), as git's index does, so a warm synth does not re-read large weights either.
 
 Archives are written to a temporary file in the cache directory and renamed into place only when
-complete, with their metadata written last: an interrupted build leaves no entry to be reused.
+complete, with their metadata written last: an interrupted build leaves no entry to be reused,
+and its temporary file is removed by the next build (see `bundler.partials`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bundler import partials
 from bundler.archive import COMPRESSOR, write_archive
 from bundler.layout import BundleError, BundleSpec, Entry, collect
 
@@ -100,46 +100,55 @@ def _write(
 ) -> Bundle:
     """Write the archive; with no `key`, find it from the archive: files `known` has no digest
     for are identified by the archive's sha256."""
-    fd, tmp_name = tempfile.mkstemp(prefix=".bundle.", suffix=".partial", dir=cache_dir)
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as raw:
-            sha256, size = write_archive(entries, raw, stats=stats)
-            raw.flush()
-            os.fsync(raw.fileno())
-        if key is None and memo is not None:
-            identity = f"{ARCHIVE_IDENTITY}{sha256}"
-            digests = [
-                (known or {}).get(e.arcname) or memo.record(e.source, stats[e.arcname], identity)
-                for e in entries
-            ]
-            memo.save()
-            key = cache_key(entries, digests)
-            cached = _cached(cache_dir, key, len(entries))
-            if cached is not None:  # touched, not changed: the archive is already there
-                return cached
-        assert key is not None
-        tmp.replace(cache_dir / f"{key}.tar.gz")
-        _write_atomic(
-            cache_dir / f"{key}.json",
-            json.dumps(
-                {
-                    "sha256": sha256,
-                    "size": size,
-                    "compressor": COMPRESSOR,
-                    "format": FORMAT_VERSION,
-                    "files": len(entries),
-                },
-                indent=1,
-            ).encode(),
-        )
+        with partials.held(cache_dir, ".bundle.") as tmp:
+            return _write_locked(entries, stats, cache_dir, key, tmp, memo=memo, known=known)
     except OSError as error:
         raise BundleError(
             f"{spec.model_dir}: cannot write the bundle to {cache_dir} ({error.strerror or error})"
         ) from error
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+
+
+def _write_locked(
+    entries: Sequence[Entry],
+    stats: dict[str, os.stat_result],
+    cache_dir: Path,
+    key: str | None,
+    tmp: Path,
+    *,
+    memo: _DigestMemo | None,
+    known: dict[str, str | None] | None,
+) -> Bundle:
+    with tmp.open("wb") as raw:
+        sha256, size = write_archive(entries, raw, stats=stats)
+        raw.flush()
+        os.fsync(raw.fileno())
+    if key is None and memo is not None:
+        identity = f"{ARCHIVE_IDENTITY}{sha256}"
+        digests = [
+            (known or {}).get(e.arcname) or memo.record(e.source, stats[e.arcname], identity)
+            for e in entries
+        ]
+        memo.save()
+        key = cache_key(entries, digests)
+        cached = _cached(cache_dir, key, len(entries))
+        if cached is not None:  # touched, not changed: the archive is already there
+            return cached
+    assert key is not None
+    tmp.replace(cache_dir / f"{key}.tar.gz")
+    _write_atomic(
+        cache_dir / f"{key}.json",
+        json.dumps(
+            {
+                "sha256": sha256,
+                "size": size,
+                "compressor": COMPRESSOR,
+                "format": FORMAT_VERSION,
+                "files": len(entries),
+            },
+            indent=1,
+        ).encode(),
+    )
     return Bundle(cache_dir / f"{key}.tar.gz", sha256, size, len(entries), cached=False)
 
 
@@ -171,20 +180,10 @@ def _prepare(cache_dir: Path) -> None:
             f"the bundle cache {cache_dir} is not writable; fix its permissions "
             "or point the cache elsewhere"
         )
-    _sweep_partials(cache_dir)
-
-
-# A build writes its partial archive continuously; one untouched this long was left by a build
-# that was killed (SIGKILL, power loss) and can never complete. Removing it frees the space.
-STALE_PARTIAL_SECONDS = 15 * 60
-
-
-def _sweep_partials(cache_dir: Path) -> None:
-    now = time.time()
-    for partial in cache_dir.glob(".*.partial"):
-        with contextlib.suppress(OSError):
-            if now - partial.stat().st_mtime > STALE_PARTIAL_SECONDS:
-                partial.unlink()
+    try:
+        partials.sweep(cache_dir)
+    except OSError as error:
+        raise BundleError(f"cannot use the bundle cache {cache_dir} ({error.strerror})") from error
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
@@ -198,16 +197,12 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with partials.held(path.parent, f".{path.name}.") as tmp:
+        with tmp.open("wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            Path(tmp).unlink()
+        tmp.replace(path)
 
 
 class _DigestMemo:

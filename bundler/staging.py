@@ -14,10 +14,10 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from bundler import partials
 from bundler.cache import DIGESTS, READ_CHUNK, Bundle, _DigestMemo, _prepare, cache_key
 from bundler.layout import BundleError, BundleSpec, Entry, collect
 
@@ -43,30 +43,40 @@ def stage(spec: BundleSpec, cache_dir: Path) -> Bundle:
         if _complete(target, len(entries), size):
             return Bundle(target, key, size, len(entries), cached=True)
 
-    tmp = Path(tempfile.mkdtemp(prefix=".stage.", suffix=".partial", dir=cache_dir))
     try:
-        copied = [_copy(entry, tmp / entry.arcname, stats[entry.arcname]) for entry in entries]
-        # What the memo already knows stands (it may be an archive's identity, which the
-        # archive's own cache key uses); only new files are recorded, with their sha256.
-        digests = [
-            known[entry.arcname] or memo.record(entry.source, stats[entry.arcname], digest)
-            for entry, digest in zip(entries, copied, strict=True)
-        ]
-        memo.save()
-        key = _key(entries, digests)
-        target = cache_dir / f"{key}{STAGED_SUFFIX}"
-        if _complete(target, len(entries), size):  # touched, not changed
-            return Bundle(target, key, size, len(entries), cached=True)
-        shutil.rmtree(target, ignore_errors=True)  # an incomplete leftover
-        (tmp / MANIFEST).write_text(json.dumps({"files": len(entries), "bytes": size}))
-        tmp.rename(target)
+        with partials.held(cache_dir, ".stage.", folder=True) as tmp:
+            return _stage_locked(entries, stats, known, memo, size, cache_dir, tmp)
     except OSError as error:
         raise BundleError(
             f"{spec.model_dir}: cannot stage the model files in {cache_dir} "
             f"({error.strerror or error})"
         ) from error
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stage_locked(
+    entries: Sequence[Entry],
+    stats: dict[str, os.stat_result],
+    known: dict[str, str | None],
+    memo: _DigestMemo,
+    size: int,
+    cache_dir: Path,
+    tmp: Path,
+) -> Bundle:
+    copied = [_copy(entry, tmp / entry.arcname, stats[entry.arcname]) for entry in entries]
+    # What the memo already knows stands (it may be an archive's identity, which the
+    # archive's own cache key uses); only new files are recorded, with their sha256.
+    digests = [
+        known[entry.arcname] or memo.record(entry.source, stats[entry.arcname], digest)
+        for entry, digest in zip(entries, copied, strict=True)
+    ]
+    memo.save()
+    key = _key(entries, digests)
+    target = cache_dir / f"{key}{STAGED_SUFFIX}"
+    if _complete(target, len(entries), size):  # touched, not changed
+        return Bundle(target, key, size, len(entries), cached=True)
+    shutil.rmtree(target, ignore_errors=True)  # an incomplete leftover
+    (tmp / MANIFEST).write_text(json.dumps({"files": len(entries), "bytes": size}))
+    tmp.rename(target)
     return Bundle(target, key, size, len(entries), cached=False)
 
 

@@ -1,16 +1,12 @@
-"""The archive pass hashes large inputs on a thread of its own: same digests, no leaked thread."""
+"""Large new weights are identified by the archive that packs them, not hashed twice."""
 
 from __future__ import annotations
 
-import io
-import threading
 from pathlib import Path
 
 import pytest
 
-from bundler.archive import COPY_BUFFER, OFFLOAD_HASHING, HashingReader, write_archive
-from bundler.cache import file_sha256
-from bundler.layout import BundleSpec, collect
+from bundler.layout import BundleSpec
 
 
 def _folder(root: Path, weights_size: int) -> BundleSpec:
@@ -18,46 +14,6 @@ def _folder(root: Path, weights_size: int) -> BundleSpec:
     (root / "model.pt").write_bytes(bytes(range(256)) * (weights_size // 256) + b"tail")
     (root / "inference.py").write_text("def model_fn(d):\n    return d\n")
     return BundleSpec(model_dir=root, weights=("model.pt",))
-
-
-def _hashing_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "bundle-sha256"]
-
-
-def test_digests_from_the_archive_pass_equal_file_digests(tmp_path: Path) -> None:
-    spec = _folder(tmp_path / "m", 3 * COPY_BUFFER + 12_345)  # several offloaded chunks
-    digests: dict[str, str] = {}
-    write_archive(collect(spec), io.BytesIO(), digests=digests)
-    for name, source in (("model.pt", "model.pt"), ("code/inference.py", "inference.py")):
-        assert digests[name] == file_sha256(spec.model_dir / source)
-    assert not _hashing_threads()
-
-
-def test_small_and_large_reads_mixed_keep_chunk_order(tmp_path: Path) -> None:
-    data = bytes(range(256)) * (3 * OFFLOAD_HASHING // 256)
-    reader = HashingReader(io.BytesIO(data))
-    while reader.read(1000 if reader.raw.tell() < 5000 else OFFLOAD_HASHING):
-        pass
-    import hashlib
-
-    assert reader.hexdigest() == hashlib.sha256(data).hexdigest()
-
-
-def test_closing_stops_the_hashing_thread_whatever_was_read() -> None:
-    class Failing(io.BytesIO):
-        def read(self, size: int | None = -1) -> bytes:
-            if self.tell() >= OFFLOAD_HASHING:
-                raise OSError("disk went away")
-            return super().read(size)
-
-    reader = HashingReader(Failing(b"x" * (2 * OFFLOAD_HASHING)))
-    reader.read(OFFLOAD_HASHING)
-    assert _hashing_threads()
-    with pytest.raises(OSError, match="went away"):
-        reader.read(OFFLOAD_HASHING)
-    reader.close()
-    reader.close()
-    assert not _hashing_threads()
 
 
 def test_large_new_weights_are_identified_by_their_archive_not_hashed(

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from bundler import BundleError, BundleSpec, build
-from bundler.cache import STALE_PARTIAL_SECONDS
 from tests.conftest import ROOT
 
 MiB = 1 << 20
@@ -158,21 +157,31 @@ def test_build_killed_midway_leaves_no_archive_and_the_next_build_succeeds(tmp_p
     assert archives(cache) == sorted(
         [again.path.name, again.path.name[: -len(".tar.gz")] + ".json"]
     )
+    assert list(cache.glob(".*.partial")) == []  # the dead build's partial was swept
 
 
-def test_a_partial_left_by_a_killed_build_is_swept_once_stale(tmp_path: Path) -> None:
+def test_partials_nobody_holds_are_swept_and_held_ones_are_left(tmp_path: Path) -> None:
+    import fcntl
+
     spec = make_model(tmp_path)
     cache = tmp_path / "cache"
     cache.mkdir()
-    stale = cache / ".bundle.dead.partial"
+    dead_file = cache / ".bundle.dead.partial"
+    dead_dir = cache / ".stage.dead.partial"
     live = cache / ".bundle.live.partial"
-    for path in (stale, live):
-        path.write_bytes(b"\0" * 1024)
-    old = time.time() - STALE_PARTIAL_SECONDS - 60
-    os.utime(stale, (old, old))
-    build(spec, cache)
-    assert not stale.exists()
-    assert live.exists()  # a build writing right now is left alone
+    dead_file.write_bytes(b"\0" * 1024)
+    (dead_dir / "code").mkdir(parents=True)
+    live.write_bytes(b"\0" * 1024)
+    holder = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)  # as a build writing it right now holds it
+        build(spec, cache)
+        assert not dead_file.exists() and not dead_dir.exists()
+        assert live.exists()
+    finally:
+        os.close(holder)
+    build(spec, cache)  # once its writer is gone, the next build removes it
+    assert not live.exists()
 
 
 # --- read-only cache, full disk ---------------------------------------------------------------
@@ -216,8 +225,9 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(
     assert "error" in result, result
     assert f"{spec.model_dir}: cannot write the bundle to {cache}" in result["error"]
     assert "No space left on device" in result["error"]
-    # Seen from inside the full file system: no archive, no partial file left behind.
-    assert [n for n in result["cache"] if n != "digests.json"] == []
+    # Seen from inside the full file system: no archive, no partial file left behind (the
+    # memo and the empty lock file that guards partials may be there).
+    assert [n for n in result["cache"] if n not in {"digests.json", ".lock"}] == []
 
 
 # --- weights that change while being packed ---------------------------------------------------
