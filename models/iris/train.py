@@ -21,14 +21,11 @@ for _path in (HERE.parent, HERE):  # modelkit beside the model folders; the mode
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
 from model import IrisNet  # noqa: E402
-from modelkit import contract  # noqa: E402
+from modelkit import contract, job  # noqa: E402
 from modelkit.data import Split, read_csv, standardise, stratified_split  # noqa: E402
-from modelkit.metrics import accuracy, metric_line  # noqa: E402
 from modelkit.seeding import seed_everything  # noqa: E402
-from modelkit.training import fit, init_distributed, state_digest  # noqa: E402
+from modelkit.training import fit  # noqa: E402
 
 NAME = "iris"
 WEIGHTS = "model.pt"
@@ -83,42 +80,24 @@ def checkpoint(model: IrisNet, args: argparse.Namespace) -> dict[str, object]:
 
 def held_out_accuracy(weights: Path, data_dir: Path) -> float:
     """Accuracy of saved weights on the test split recorded in them (the quality gate's score)."""
-    saved = torch.load(weights, map_location="cpu", weights_only=True)
-    model = IrisNet(hidden=int(saved["hidden"]))
-    model.load_state_dict(saved["state_dict"])
-    split = load_split(data_dir, **saved["split"])
-    with torch.no_grad():
-        return accuracy(model.eval()(split.x_test), split.y_test)
+    return job.held_out_accuracy(
+        weights,
+        data_dir,
+        load_split=load_split,
+        network=lambda saved: IrisNet(hidden=int(saved["hidden"])),
+    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    args = contract.hyperparameters(parser(), argv)
-    where = contract.paths({"train": HERE / "data"}, HERE.parents[1] / "runs" / NAME / "model")
-    split = load_split(where.channels["train"], test_fraction=args.test_fraction, seed=args.seed)
-    model = train(args, split)
-    with torch.no_grad():
-        metrics = {
-            "train_accuracy": accuracy(model(split.x_train), split.y_train),
-            "test_accuracy": accuracy(model(split.x_test), split.y_test),
-        }
-    rank, world = init_distributed()
-    # Every rank says which weights it ended with: under DDP they must all agree.
-    print(f"rank {rank}/{world}: weights sha256 {state_digest(model)}", flush=True)
-    if rank == 0:
-        for name, value in metrics.items():
-            print(metric_line(name, value), flush=True)
-        contract.export(
-            where.model_dir,
-            weights_name=WEIGHTS,
-            checkpoint=checkpoint(model, args),
-            source_dir=HERE,
-            shared=[HERE.parent / "modelkit"],
-        )
-        contract.write_metrics(where.output_data_dir, metrics)
-    if dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
-    return metrics
+    return job.run(
+        name=NAME,
+        source_dir=HERE,
+        weights=WEIGHTS,
+        args=contract.hyperparameters(parser(), argv),
+        load_split=load_split,
+        train=train,
+        checkpoint=checkpoint,
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""One training job's flow, the same for every example model's train.py.
+
+Load the split, train (on every rank under DDP), score both splits, have every rank report the
+digest of the weights it ended with, and on rank 0 print the metric lines, export SageMaker's
+model-dir layout and write metrics.json. A model's train.py supplies only what differs: its
+hyperparameters, its data, its network and what its checkpoint holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from modelkit import contract
+from modelkit.data import Split
+from modelkit.metrics import accuracy, metric_line
+from modelkit.training import init_distributed, state_digest
+
+LoadSplit = Callable[..., Split]
+
+
+def run(
+    *,
+    name: str,
+    source_dir: Path,
+    weights: str,
+    args: argparse.Namespace,
+    load_split: LoadSplit,
+    train: Callable[[argparse.Namespace, Split], nn.Module],
+    checkpoint: Callable[[nn.Module, argparse.Namespace], dict[str, object]],
+) -> dict[str, float]:
+    """Run the job for the model in `source_dir`; return its train and test accuracy.
+
+    Args:
+        name: the model's name, for the local output folder runs/<name>/.
+        source_dir: the model folder; its code is exported with the weights.
+        weights: the weights file name in the model dir (the bundler packs the same name).
+        args: parsed hyperparameters (`contract.hyperparameters`).
+        load_split: `(data_dir, *, test_fraction, seed) -> Split`.
+        train: builds and trains the network on the split's training part.
+        checkpoint: what the weights file holds for a trained network.
+    """
+    where = contract.paths(
+        {"train": source_dir / "data"}, source_dir.parents[1] / "runs" / name / "model"
+    )
+    split = load_split(where.channels["train"], test_fraction=args.test_fraction, seed=args.seed)
+    model = train(args, split)
+    with torch.no_grad():
+        metrics = {
+            "train_accuracy": accuracy(model(split.x_train), split.y_train),
+            "test_accuracy": accuracy(model(split.x_test), split.y_test),
+        }
+    rank, world = init_distributed()
+    # Every rank says which weights it ended with: under DDP they must all agree.
+    print(f"rank {rank}/{world}: weights sha256 {state_digest(model)}", flush=True)
+    if rank == 0:
+        for metric, value in metrics.items():
+            print(metric_line(metric, value), flush=True)
+        contract.export(
+            where.model_dir,
+            weights_name=weights,
+            checkpoint=checkpoint(model, args),
+            source_dir=source_dir,
+            shared=[source_dir.parent / "modelkit"],
+        )
+        contract.write_metrics(where.output_data_dir, metrics)
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+    return metrics
+
+
+def held_out_accuracy(
+    weights: Path,
+    data_dir: Path,
+    *,
+    load_split: LoadSplit,
+    network: Callable[[dict[str, Any]], nn.Module],
+) -> float:
+    """Accuracy of saved weights on the test split recorded in them (the quality gate's score).
+
+    Args:
+        network: builds the untrained network from the saved checkpoint's settings.
+    """
+    saved = torch.load(weights, map_location="cpu", weights_only=True)
+    model = network(saved)
+    model.load_state_dict(saved["state_dict"])
+    split = load_split(data_dir, **saved["split"])
+    with torch.no_grad():
+        return accuracy(model.eval()(split.x_test), split.y_test)
