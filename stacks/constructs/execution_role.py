@@ -35,6 +35,22 @@ def ecr_repository_arn(stack: Stack, image_uri: str) -> str:
     )
 
 
+def pull_image_statements(stack: Stack, image_uri: str, *, sid: str) -> list[iam.PolicyStatement]:
+    """Pull `image_uri` from its ECR repository only (the token call has no resource)."""
+    return [
+        iam.PolicyStatement(
+            sid=sid,
+            actions=[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            resources=[ecr_repository_arn(stack, image_uri)],
+        ),
+        iam.PolicyStatement(sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+    ]
+
+
 class ExecutionRole(Construct):
     """Role for the SageMaker Model: read its bundle, pull its image, write its logs.
 
@@ -84,18 +100,7 @@ class ExecutionRole(Construct):
                 actions=["s3:ListBucket", "s3:GetBucketLocation"],
                 resources=[artifacts.bucket_arn],
             ),
-            iam.PolicyStatement(
-                sid="PullImage",
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                resources=[ecr_repository_arn(stack, image_uri)],
-            ),
-            iam.PolicyStatement(
-                sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            ),
+            *pull_image_statements(stack, image_uri, sid="PullImage"),
             iam.PolicyStatement(
                 sid="WriteLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],

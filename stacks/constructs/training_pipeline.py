@@ -12,7 +12,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
 from stacks.constructs.bundle_asset import BundleAsset
-from stacks.constructs.execution_role import ecr_repository_arn
+from stacks.constructs.execution_role import pull_image_statements
 from stacks.constructs.model_registry import ModelRegistry
 from stacks.nag import acknowledge
 from stacks.pipeline_definition import (
@@ -144,18 +144,7 @@ class TrainingPipeline(Construct):
                     "StringLike": {"s3:prefix": [f"{OUTPUT_PREFIX}/*", f"{CHECKPOINT_PREFIX}/*"]}
                 },
             ),
-            iam.PolicyStatement(
-                sid="PullTrainingImage",
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                resources=[ecr_repository_arn(stack, training_image)],
-            ),
-            iam.PolicyStatement(
-                sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            ),
+            *pull_image_statements(stack, training_image, sid="PullTrainingImage"),
             iam.PolicyStatement(
                 sid="WriteTrainingLogs",
                 actions=[
