@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import Acknowledgment, App, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -24,3 +24,26 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     `AwsSolutions-IAM5[Resource::*]`: there is no blanket rule-wide form.
     """
     Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def wildcard_resource_finding(scope: IConstruct, resource: str) -> str:
+    """The AwsSolutions-IAM5 finding id for a wildcard `resource` (an ARN, possibly tokens).
+
+    References print as `<LogicalId>` and attributes as `<LogicalId.Attr>`, as cdk-nag does:
+    `AwsSolutions-IAM5[Resource::<ArtifactsBucket88671897.Arn>/*]`.
+    """
+    return f"AwsSolutions-IAM5[Resource::{_finding_text(Stack.of(scope).resolve(resource))}]"
+
+
+def _finding_text(resolved: object) -> str:
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        separator, parts = resolved["Fn::Join"]
+        return str(separator).join(_finding_text(part) for part in parts)
+    if isinstance(resolved, dict) and "Ref" in resolved:
+        return f"<{resolved['Ref']}>"
+    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
+        logical, attribute = resolved["Fn::GetAtt"]
+        return f"<{logical}.{attribute}>"
+    raise ValueError(f"cannot name {resolved!r} in a finding id")

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from stacks.constructs.bundle_asset import BundleAsset
 from stacks.constructs.unpacked_model import UnpackedModelAsset
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, wildcard_resource_finding
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
@@ -118,10 +118,9 @@ class ExecutionRole(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "Only ecr:GetAuthorizationToken uses '*': it supports no resource-level permissions.",
         )
-        artifacts_id = stack.resolve(artifacts.bucket_arn)
         acknowledge(
             policy,
-            f"AwsSolutions-IAM5[Resource::<{_logical_id(artifacts_id)}>/*]",
+            wildcard_resource_finding(self, artifacts.arn_for_objects("*")),
             "Objects in the model's own artifact bucket (data capture, training outputs); "
             "their keys are written by SageMaker at run time.",
         )
@@ -185,27 +184,7 @@ class ExecutionRole(Construct):
         )
         acknowledge(
             policy,
-            f"AwsSolutions-IAM5[Resource::{_finding_text(stack.resolve(interfaces))}]",
+            wildcard_resource_finding(self, interfaces),
             "Network interfaces SageMaker creates for the model's VPC get ids chosen by EC2; "
             "they can only be created in the configured subnets and security groups.",
         )
-
-
-def _finding_text(resolved: object) -> str:
-    """An ARN as cdk-nag prints it in a finding id: references become `<Name>`."""
-    if isinstance(resolved, str):
-        return resolved
-    if isinstance(resolved, dict) and "Fn::Join" in resolved:
-        separator, parts = resolved["Fn::Join"]
-        return str(separator).join(_finding_text(part) for part in parts)
-    if isinstance(resolved, dict) and "Ref" in resolved:
-        return f"<{resolved['Ref']}>"
-    raise ValueError(f"cannot name {resolved!r} in a finding id")
-
-
-def _logical_id(resolved: object) -> str:
-    """`{"Fn::GetAtt": ["Id", "Arn"]}` -> `Id.Arn`, the form cdk-nag prints in finding ids."""
-    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
-        logical, attribute = resolved["Fn::GetAtt"]
-        return f"{logical}.{attribute}"
-    raise ValueError(f"expected a GetAtt reference, got {resolved!r}")

@@ -21,7 +21,7 @@ from constructs import Construct, IConstruct
 
 from bundler import Bundle
 from bundler.staging import MANIFEST
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, wildcard_resource_finding
 
 MIB = 1 << 20
 # Lambda's limits: ephemeral storage 512-10240 MiB, memory 128-10240 MiB.
@@ -108,10 +108,9 @@ class UnpackedModelAsset(Construct):
         )
         policy = role.node.try_find_child("DefaultPolicy")
         if policy is not None:
-            resolved = Stack.of(self).resolve(self.object_arn)
             acknowledge(
                 policy,
-                f"AwsSolutions-IAM5[Resource::{_finding_text(resolved)}]",
+                wildcard_resource_finding(self, self.object_arn),
                 "The model's files under their content-named prefix: SageMaker copies every "
                 "object there (S3Prefix model data); nothing else in the bucket is granted for it.",
             )
@@ -172,34 +171,19 @@ def _wildcard_findings(
     ]
     findings.append(
         (
-            f"AwsSolutions-IAM5[Resource::{_finding_text(stack.resolve(source.arn_for_objects('*')))}]",
+            wildcard_resource_finding(stack, source.arn_for_objects("*")),
             "The CDK grants its upload function read access to the CDK asset bucket; it reads "
             "the one zip of the model's files.",
         )
     )
     findings.append(
         (
-            f"AwsSolutions-IAM5[Resource::{_finding_text(stack.resolve(destination.arn_for_objects('*')))}]",
+            wildcard_resource_finding(stack, destination.arn_for_objects("*")),
             "The CDK grants its upload function write access to the artifact bucket's "
             "objects; it writes only under the model's content-named prefix.",
         )
     )
     return findings
-
-
-def _finding_text(resolved: object) -> str:
-    """An ARN as cdk-nag prints it in a finding id: references become `<Name>`/`<Id.Attr>`."""
-    if isinstance(resolved, str):
-        return resolved
-    if isinstance(resolved, dict) and "Fn::Join" in resolved:
-        separator, parts = resolved["Fn::Join"]
-        return str(separator).join(_finding_text(part) for part in parts)
-    if isinstance(resolved, dict) and "Ref" in resolved:
-        return f"<{resolved['Ref']}>"
-    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
-        logical, attribute = resolved["Fn::GetAtt"]
-        return f"<{logical}.{attribute}>"
-    raise ValueError(f"cannot name {resolved!r} in a finding id")
 
 
 def stage_directory(source: Path, target: Path) -> None:
