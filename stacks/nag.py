@@ -1,4 +1,4 @@
-"""cdk-nag wiring: the rule packs every app runs, and scoped acknowledgements."""
+"""Synth-time checks: the rule packs every app runs, and scoped acknowledgements."""
 
 from __future__ import annotations
 
@@ -6,24 +6,28 @@ from aws_cdk import Acknowledgment, App, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+PACK = "SageMaker"  # rule ids of the project's pack: SageMaker-<Rule>
+PLUGIN = "SageMakerChecks"  # the pack's validation plugin name, and its acknowledgement namespace
+
 
 def add_checks(app: App) -> None:
     """Run AwsSolutions and the project's SageMaker pack on every stack; an unacknowledged
     finding of either fails synth."""
     from stacks.nag_pack import SageMakerChecks  # the pack's rules import constructs
 
-    Validations.of(app).add_plugins(
-        AwsSolutionsChecks(app, verbose=True), SageMakerChecks(app, verbose=True)
-    )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True), SageMakerChecks())
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     """Acknowledge one finding on one construct (and its children), with the reason.
 
     Findings that carry a detail are acknowledged one by one, for example
-    `AwsSolutions-IAM5[Resource::*]`: there is no blanket rule-wide form.
+    `AwsSolutions-IAM5[Resource::*]`: there is no blanket rule-wide form. The project pack's
+    rules (`SageMaker-...`) are recorded under its plugin name, the namespace in which the CDK
+    framework matches them to that plugin's findings; cdk-nag matches its own ids itself.
     """
-    Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+    qualified = f"{PLUGIN}::{rule}" if rule.startswith(f"{PACK}-") else rule
+    Validations.of(scope).acknowledge(Acknowledgment(id=qualified, reason=reason))
 
 
 def wildcard_resource_finding(scope: IConstruct, resource: str) -> str:

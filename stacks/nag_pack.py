@@ -1,4 +1,4 @@
-"""`SageMakerChecks`: the project's own cdk-nag pack, for what AwsSolutions does not check.
+"""`SageMakerChecks`: the project's own synth-time rule pack, for what AwsSolutions does not check.
 
 AwsSolutions has no rules for SageMaker models, endpoint configs or endpoints (its SM1-SM3
 cover notebook instances), and none that ties an endpoint to its alarms. This pack adds them,
@@ -6,32 +6,48 @@ plus the IAM and SSL rules the project promises in SECURITY.md, so they hold eve
 AwsSolutions release changes its own. Every rule id is `SageMaker-<Rule>`; a finding fails
 synth unless it is acknowledged on the construct with a reason (`stacks.nag.acknowledge`).
 
-The pack subclasses cdk-nag 3's `NagPack` through jsii: `_check_resource` is called for every
-`CfnResource`, and each rule is an `IApplyRule` whose callback returns a `NagRuleCompliance`.
-Rules read the resource's CloudFormation properties, resolved; rules that relate resources
-(a topic and its policy, an endpoint and its alarms) look them up in the same stack.
+The pack is a CDK validation plugin that reads the synthesized templates: the rules look at
+resolved CloudFormation properties, which is exactly what a template holds, so the whole pack
+is one call from the CDK framework per synth and plain Python over JSON after it. (Walking the
+construct tree instead, as cdk-nag's `NagPack` does, costs one jsii round trip per resource
+and rule: most of a synth's per-stack time when the pack is written in Python.) The framework
+maps each finding's logical id back to its construct and applies acknowledgements, which are
+recorded under the plugin's name (`SageMakerChecks::SageMaker-<Rule>`).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from enum import Enum
+from pathlib import Path
+from typing import Any
 
 import jsii
-from aws_cdk import CfnResource, Stack
-from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
+from aws_cdk import (
+    IPolicyValidationContext,
+    IPolicyValidationPlugin,
+    PolicyValidationPluginReport,
+    PolicyViolatingResource,
+    PolicyViolation,
+)
 
 from stacks.constructs.endpoint import has_instance_storage
-
-PACK = "SageMaker"
+from stacks.nag import PACK, PLUGIN
 
 Props = dict[str, Any]
-Check = Callable[["_Resource", "_StackIndex"], NagRuleCompliance]
+
+
+class Compliance(Enum):
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non-compliant"
+    NOT_APPLICABLE = "not-applicable"
+
+
+Check = Callable[["_Resource", "_StackIndex"], Compliance]
 
 
 @dataclass(frozen=True)
@@ -57,26 +73,19 @@ class _Resource:
 
 
 class _StackIndex:
-    """Every CfnResource of one stack, with resolved CloudFormation properties."""
+    """Every resource of one synthesized template, by logical id."""
 
-    def __init__(self, stack: Stack) -> None:
-        self.resources: dict[str, _Resource] = {}
-        for child in stack.node.find_all():
-            if isinstance(child, CfnResource) and Stack.of(child) is stack:
-                resource = _read(child)
-                self.resources[resource.logical_id] = resource
+    def __init__(self, template: Mapping[str, Any]) -> None:
+        self.resources: dict[str, _Resource] = {
+            logical_id: _Resource(
+                logical_id, str(body.get("Type", "")), dict(body.get("Properties") or {})
+            )
+            for logical_id, body in (template.get("Resources") or {}).items()
+            if isinstance(body, Mapping)
+        }
 
     def of_type(self, kind: str) -> list[_Resource]:
         return [r for r in self.resources.values() if r.type == kind]
-
-
-def _read(node: CfnResource) -> _Resource:
-    stack = Stack.of(node)
-    # Resolved first (lazy values become plain data or disappear), then rendered under their
-    # CloudFormation names, as the template will have them.
-    resolved = stack.resolve(node._cfn_properties) or {}
-    props = stack.resolve(node._render_properties(resolved)) or {}
-    return _Resource(str(stack.resolve(stack.get_logical_id(node))), node.cfn_resource_type, props)
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,58 +158,56 @@ def _is_wildcard_role(resource: Any) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _endpoint_config_kms(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
+def _endpoint_config_kms(res: _Resource, _: _StackIndex) -> Compliance:
     variants = [
         *_listed(res.props.get("ProductionVariants")),
         *_listed(res.props.get("ShadowProductionVariants")),
     ]
     types = [v.get("InstanceType") for v in variants if v.get("InstanceType")]
     if not types:  # serverless: no storage volume of its own
-        return NagRuleCompliance.NOT_APPLICABLE
+        return Compliance.NOT_APPLICABLE
     has_key = bool(res.props.get("KmsKeyId"))
     if any(has_instance_storage(t) for t in types if isinstance(t, str)):
         # SageMaker refuses KmsKeyId there; the NVMe volumes are encrypted by the hardware.
-        return NagRuleCompliance.NON_COMPLIANT if has_key else NagRuleCompliance.COMPLIANT
-    return NagRuleCompliance.COMPLIANT if has_key else NagRuleCompliance.NON_COMPLIANT
+        return Compliance.NON_COMPLIANT if has_key else Compliance.COMPLIANT
+    return Compliance.COMPLIANT if has_key else Compliance.NON_COMPLIANT
 
 
-def _data_capture_kms(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
+def _data_capture_kms(res: _Resource, _: _StackIndex) -> Compliance:
     capture = res.props.get("DataCaptureConfig")
     if not capture or _is_false(capture.get("EnableCapture")):
-        return NagRuleCompliance.NOT_APPLICABLE
-    return (
-        NagRuleCompliance.COMPLIANT if capture.get("KmsKeyId") else NagRuleCompliance.NON_COMPLIANT
-    )
+        return Compliance.NOT_APPLICABLE
+    return Compliance.COMPLIANT if capture.get("KmsKeyId") else Compliance.NON_COMPLIANT
 
 
-def _model_network_isolation(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
+def _model_network_isolation(res: _Resource, _: _StackIndex) -> Compliance:
     if _is_true(res.props.get("EnableNetworkIsolation")):
-        return NagRuleCompliance.COMPLIANT
-    return NagRuleCompliance.NON_COMPLIANT
+        return Compliance.COMPLIANT
+    return Compliance.NON_COMPLIANT
 
 
-def _model_vpc(res: _Resource, stack: _StackIndex) -> NagRuleCompliance:
+def _model_vpc(res: _Resource, stack: _StackIndex) -> Compliance:
     configs = [m.props.get("VpcConfig") for m in stack.of_type("AWS::SageMaker::Model")]
     if not any(configs):
-        return NagRuleCompliance.NOT_APPLICABLE
+        return Compliance.NOT_APPLICABLE
     mine = res.props.get("VpcConfig")
     if not mine or not _listed(mine.get("Subnets")) or not _listed(mine.get("SecurityGroupIds")):
-        return NagRuleCompliance.NON_COMPLIANT
+        return Compliance.NON_COMPLIANT
     canonical = {json.dumps(c, sort_keys=True) for c in configs}
-    return NagRuleCompliance.COMPLIANT if len(canonical) == 1 else NagRuleCompliance.NON_COMPLIANT
+    return Compliance.COMPLIANT if len(canonical) == 1 else Compliance.NON_COMPLIANT
 
 
 _BROAD_MANAGED_POLICY = re.compile(r"FullAccess|AdministratorAccess|PowerUserAccess")
 
 
-def _no_full_access(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
+def _no_full_access(res: _Resource, _: _StackIndex) -> Compliance:
     arns = _listed(res.props.get("ManagedPolicyArns"))
     if any(_BROAD_MANAGED_POLICY.search(json.dumps(arn)) for arn in arns):
-        return NagRuleCompliance.NON_COMPLIANT
-    return NagRuleCompliance.COMPLIANT if arns else NagRuleCompliance.NOT_APPLICABLE
+        return Compliance.NON_COMPLIANT
+    return Compliance.COMPLIANT if arns else Compliance.NOT_APPLICABLE
 
 
-def _no_pass_role_on_wildcard(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
+def _no_pass_role_on_wildcard(res: _Resource, _: _StackIndex) -> Compliance:
     for document in _policy_documents(res):
         for statement in _statements(document):
             if statement.get("Effect") != "Allow":
@@ -210,12 +217,12 @@ def _no_pass_role_on_wildcard(res: _Resource, _: _StackIndex) -> NagRuleComplian
             if "NotResource" in statement or any(
                 _is_wildcard_role(r) for r in _listed(statement.get("Resource"))
             ):
-                return NagRuleCompliance.NON_COMPLIANT
-    return NagRuleCompliance.COMPLIANT
+                return Compliance.NON_COMPLIANT
+    return Compliance.COMPLIANT
 
 
 def _ssl_only(policy_type: str, target_key: str, service: str) -> Check:
-    def check(res: _Resource, stack: _StackIndex) -> NagRuleCompliance:
+    def check(res: _Resource, stack: _StackIndex) -> Compliance:
         for policy in stack.of_type(policy_type):
             targets = _listed(policy.props.get(target_key))
             if not any(_refers_to(t, res.logical_id) for t in targets):
@@ -224,8 +231,8 @@ def _ssl_only(policy_type: str, target_key: str, service: str) -> Check:
                 _denies_insecure_transport(s, service)
                 for s in _statements(policy.props.get("PolicyDocument"))
             ):
-                return NagRuleCompliance.COMPLIANT
-        return NagRuleCompliance.NON_COMPLIANT
+                return Compliance.COMPLIANT
+        return Compliance.NON_COMPLIANT
 
     return check
 
@@ -245,33 +252,33 @@ def _watches(alarm: _Resource, endpoint_name: Any) -> bool:
     )
 
 
-def _endpoint_alarms(res: _Resource, stack: _StackIndex) -> NagRuleCompliance:
+def _endpoint_alarms(res: _Resource, stack: _StackIndex) -> Compliance:
     name = res.props.get("EndpointName")
     if name is None:
-        return NagRuleCompliance.NON_COMPLIANT  # alarms cannot name a generated endpoint name
+        return Compliance.NON_COMPLIANT  # alarms cannot name a generated endpoint name
     alarms = stack.of_type("AWS::CloudWatch::Alarm")
     if any(_watches(alarm, name) for alarm in alarms):
-        return NagRuleCompliance.COMPLIANT
-    return NagRuleCompliance.NON_COMPLIANT
+        return Compliance.COMPLIANT
+    return Compliance.NON_COMPLIANT
 
 
-def _rollback_alarms(res: _Resource, stack: _StackIndex) -> NagRuleCompliance:
+def _rollback_alarms(res: _Resource, stack: _StackIndex) -> Compliance:
     deployment = res.props.get("DeploymentConfig") or {}
     if not (deployment.get("BlueGreenUpdatePolicy") or deployment.get("RollingUpdatePolicy")):
-        return NagRuleCompliance.NOT_APPLICABLE
+        return Compliance.NOT_APPLICABLE
     named = [
         a.get("AlarmName")
         for a in _listed((deployment.get("AutoRollbackConfiguration") or {}).get("Alarms"))
     ]
     if not named:
-        return NagRuleCompliance.NON_COMPLIANT
+        return Compliance.NON_COMPLIANT
     alarms = stack.of_type("AWS::CloudWatch::Alarm")
     defined = {json.dumps(a.props.get("AlarmName")) for a in alarms}
     for name in named:
         known = json.dumps(name) in defined or any(_refers_to(name, a.logical_id) for a in alarms)
         if not known:
-            return NagRuleCompliance.NON_COMPLIANT
-    return NagRuleCompliance.COMPLIANT
+            return Compliance.NON_COMPLIANT
+    return Compliance.COMPLIANT
 
 
 RULES: tuple[Rule, ...] = (
@@ -376,74 +383,69 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-@jsii.implements(IApplyRule)
-class _Applied:
-    """One rule applied to one resource, in the shape cdk-nag's `applyRule` expects."""
+@dataclass(frozen=True)
+class Finding:
+    """One rule broken by one resource of one template."""
 
-    def __init__(self, rule: Rule, node: CfnResource, check: Callable[[], NagRuleCompliance]):
-        self._rule = rule
-        self._node = node
-        self._check = check
-
-    @property
-    def node(self) -> CfnResource:
-        return self._node
-
-    @property
-    def rule_suffix_override(self) -> str:
-        return self._rule.suffix
-
-    @property
-    def info(self) -> str:
-        return self._rule.info
-
-    @property
-    def explanation(self) -> str:
-        return self._rule.explanation
-
-    @property
-    def level(self) -> NagMessageLevel:
-        return NagMessageLevel.ERROR
-
-    def rule(self, node: CfnResource) -> NagRuleCompliance:
-        return self._check()
+    rule: Rule
+    logical_id: str
 
 
-class SageMakerChecks(NagPack):
-    """The project's rule pack: `Validations.of(app).add_plugins(SageMakerChecks(app))`."""
+def check_template(template: Mapping[str, Any]) -> Iterator[Finding]:
+    """Every finding of every rule in one synthesized template (acknowledgements not applied:
+    the CDK framework applies them, by construct path)."""
+    index = _StackIndex(template)
+    for resource in index.resources.values():
+        for rule in RULES:
+            if resource.type not in rule.types:
+                continue
+            if rule.check(resource, index) is Compliance.NON_COMPLIANT:
+                yield Finding(rule, resource.logical_id)
 
-    def __init__(self, scope: Any = None, *, verbose: bool = True) -> None:
-        super().__init__(scope, verbose=verbose)
-        self._pack_name = PACK
-        self._stacks: dict[int, tuple[Stack, _StackIndex]] = {}
+
+@jsii.implements(IPolicyValidationPlugin)
+class SageMakerChecks:
+    """The project's rule pack: `Validations.of(app).add_plugins(SageMakerChecks())`."""
 
     @property
     def name(self) -> str:
-        return "SageMakerChecks"
+        return PLUGIN
 
     @property
     def rule_ids(self) -> list[str]:
         return [rule.id for rule in RULES]
 
-    def _check_resource(self, node: CfnResource) -> None:
-        kind = node.cfn_resource_type
-        rules = [rule for rule in RULES if kind in rule.types]
-        if not rules:
-            return
-        stack = Stack.of(node)
-        index = self._index(stack)
-        resource = index.resources.get(str(stack.resolve(stack.get_logical_id(node))))
-        if resource is None:
-            resource = _read(node)
-        for rule in rules:
-            check = functools.partial(rule.check, resource, index)
-            # _Applied implements IApplyRule through jsii (read-only properties suffice there).
-            self._apply_rule(cast(IApplyRule, _Applied(rule, node, check)))
+    @property
+    def version(self) -> str:
+        return "1.0.0"
 
-    def _index(self, stack: Stack) -> _StackIndex:
-        # Keyed by object identity, with the stack kept alive so the id is not reused.
-        known = self._stacks.get(id(stack))
-        if known is None:
-            known = (stack, _StackIndex(stack))
-            self._stacks[id(stack)] = known
-        return known[1]
+    def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
+        return report(context.template_paths)
+
+
+def report(template_paths: Sequence[str]) -> PolicyValidationPluginReport:
+    """Run every rule over the templates at `template_paths`, grouped by rule."""
+    found: dict[str, list[PolicyViolatingResource]] = {}
+    rules: dict[str, Rule] = {}
+    for path in template_paths:
+        template = json.loads(Path(path).read_text(encoding="utf-8"))
+        for finding in check_template(template):
+            rules[finding.rule.id] = finding.rule
+            found.setdefault(finding.rule.id, []).append(
+                PolicyViolatingResource(
+                    resource_logical_id=finding.logical_id,
+                    template_path=path,
+                    locations=["Properties"],
+                )
+            )
+    violations = [
+        PolicyViolation(
+            rule_name=rule_id,
+            description=rules[rule_id].info,
+            fix=rules[rule_id].explanation,
+            severity="error",
+            violating_resources=resources,
+        )
+        for rule_id, resources in found.items()
+    ]
+    return PolicyValidationPluginReport(success=not violations, violations=violations)

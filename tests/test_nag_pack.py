@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 import yaml
@@ -20,18 +21,37 @@ GROUPS = ["sg-0123456789abcdef0"]
 
 
 def findings(build: Callable[[Any], None]) -> dict[str, list[str]]:
-    """Rule id -> construct paths of its findings, for the stack `build` fills."""
+    """Rule id -> logical ids of its findings, in the template of the stack `build` fills."""
     from aws_cdk import App, Environment, Stack
 
-    from stacks.nag_pack import SageMakerChecks
+    from stacks.nag_pack import check_template
 
     app = App()
     stack = Stack(app, "S", env=Environment(account="111111111111", region="eu-west-1"))
     build(stack)
-    report = SageMakerChecks().validate_scope(app)
-    return {
-        v.rule_name: [r.construct_path for r in v.violating_resources] for v in report.violations
-    }
+    found: dict[str, list[str]] = {}
+    for finding in check_template(app.synth().get_stack_by_name("S").template):
+        found.setdefault(finding.rule.id, []).append(finding.logical_id)
+    return found
+
+
+def synth_report(build: Callable[[Any], None], outdir: Path) -> tuple[bool, dict[str, Any]]:
+    """Synthesize the stack `build` fills with the project's checks on: whether synth failed
+    validation, and the validation report (it lists only plugins with findings)."""
+    from aws_cdk import App, Environment, Stack
+
+    from stacks.nag import add_checks
+
+    app = App(outdir=str(outdir))
+    build(Stack(app, "S", env=Environment(account="111111111111", region="eu-west-1")))
+    add_checks(app)
+    failed = False
+    try:
+        app.synth()
+    except RuntimeError as error:
+        assert "ValidationFailed" in str(error)
+        failed = True
+    return failed, json.loads((outdir / "validation-report.json").read_text())
 
 
 # --- small resources -------------------------------------------------------------------------
@@ -306,7 +326,7 @@ def test_rollback_alarm_missing_from_the_stack_is_flagged() -> None:
     assert "SageMaker-RollbackAlarms" in findings(build)
 
 
-def test_an_acknowledged_finding_passes_and_keeps_its_reason() -> None:
+def test_an_acknowledged_finding_passes_and_keeps_its_reason(tmp_path: Path) -> None:
     from stacks.nag import acknowledge
 
     def build(stack: Any) -> None:
@@ -315,8 +335,28 @@ def test_an_acknowledged_finding_passes_and_keeps_its_reason() -> None:
             "SageMaker-ModelNetworkIsolation",
             "the container installs requirements at start-up",
         )
+        model(stack, "Careless")
 
-    assert "SageMaker-ModelNetworkIsolation" not in findings(build)
+    failed, report = synth_report(build, tmp_path)
+    assert failed
+    (plugin,) = [p for p in report["pluginReports"] if p["pluginName"] == "SageMakerChecks"]
+    # Acknowledged on one construct only: the other model still fails synth.
+    flagged = [c["constructPath"] for v in plugin["violations"] for c in v["violatingConstructs"]]
+    assert flagged == ["S/Careless"]
+    (suppressed,) = plugin["suppressedViolations"]
+    assert suppressed["ruleName"] == "SageMaker-ModelNetworkIsolation"
+    assert [c["constructPath"] for c in suppressed["violatingConstructs"]] == ["S/Model"]
+    assert suppressed["reason"] == "the container installs requirements at start-up"
+
+
+def test_a_clean_stack_passes_and_a_broken_one_fails(tmp_path: Path) -> None:
+    assert synth_report(lambda s: model(s, enable_network_isolation=True), tmp_path / "a") == (
+        False,
+        {"version": ANY, "title": "Validation Report", "pluginReports": []},
+    )
+    failed, report = synth_report(lambda s: model(s), tmp_path / "b")
+    assert failed
+    assert [p["pluginName"] for p in report["pluginReports"]] == ["SageMakerChecks"]
 
 
 def test_add_checks_runs_the_pack_and_fails_synth(tmp_path: Path) -> None:
@@ -339,12 +379,11 @@ def test_add_checks_runs_the_pack_and_fails_synth(tmp_path: Path) -> None:
 
 
 def test_real_stacks_pass_every_rule(synth: Synthesized) -> None:
-    from stacks.nag_pack import SageMakerChecks
+    from stacks.nag_pack import check_template
 
-    stacks = list(synth.built.stacks.values())
-    assert stacks
-    report = SageMakerChecks().validate_scope(stacks[0].node.root)
-    assert [v.rule_name for v in report.violations] == []
+    assert synth.templates
+    for name, template in synth.templates.items():
+        assert [(f.rule.id, f.logical_id) for f in check_template(template)] == [], name
 
 
 @pytest.mark.parametrize("stack", ["Staging-iris", "Prod-iris"])

@@ -14,7 +14,7 @@ from constructs import Construct, IConstruct
 from stacks.constructs.bundle_asset import BundleAsset
 from stacks.constructs.execution_role import pull_image_statements
 from stacks.constructs.model_registry import ModelRegistry
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, wildcard_resource_finding
 from stacks.pipeline_definition import (
     ARTIFACT_BUCKET,
     CHECKPOINT_PREFIX,
@@ -223,9 +223,7 @@ class TrainingPipeline(Construct):
                     f"The declared training input {location.s3_uri}: every object under it."
                 )
         for resource, reason in reasons.items():
-            acknowledge(
-                policy, f"AwsSolutions-IAM5[Resource::{_nag_form(stack, resource)}]", reason
-            )
+            acknowledge(policy, wildcard_resource_finding(policy, resource), reason)
 
 
 def _input_statements(stack: Stack, inputs: Sequence[InputLocation]) -> list[iam.PolicyStatement]:
@@ -258,17 +256,3 @@ def _input_statements(stack: Stack, inputs: Sequence[InputLocation]) -> list[iam
 def _object_arn(stack: Stack, location: InputLocation) -> str:
     bucket_arn = stack.format_arn(service="s3", region="", account="", resource=location.bucket)
     return f"{bucket_arn}/{location.key}*" if location.is_prefix else f"{bucket_arn}/{location.key}"
-
-
-def _nag_form(stack: Stack, resource: str) -> str:
-    """A resource as cdk-nag prints it in a finding id: the ARN, or `<Logical.Arn>/suffix`."""
-    resolved = stack.resolve(resource)
-    if isinstance(resolved, str):
-        return resolved
-    if isinstance(resolved, dict) and "Fn::Join" in resolved:
-        parts = resolved["Fn::Join"][1]
-        return "".join(
-            f"<{p['Fn::GetAtt'][0]}.{p['Fn::GetAtt'][1]}>" if isinstance(p, dict) else str(p)
-            for p in parts
-        )
-    raise ValueError(f"cannot name {resolved!r} the way cdk-nag does")
