@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from aws_cdk import Acknowledgment, App, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
@@ -22,12 +24,25 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     """Acknowledge one finding on one construct (and its children), with the reason.
 
     Findings that carry a detail are acknowledged one by one, for example
-    `AwsSolutions-IAM5[Resource::*]`: there is no blanket rule-wide form. The project pack's
-    rules (`SageMaker-...`) are recorded under its plugin name, the namespace in which the CDK
-    framework matches them to that plugin's findings; cdk-nag matches its own ids itself.
+    `AwsSolutions-IAM5[Resource::*]`: there is no blanket rule-wide form.
     """
-    qualified = f"{PLUGIN}::{rule}" if rule.startswith(f"{PACK}-") else rule
-    Validations.of(scope).acknowledge(Acknowledgment(id=qualified, reason=reason))
+    acknowledge_each(scope, {rule: reason})
+
+
+def acknowledge_each(scope: IConstruct, reasons: Mapping[str, str]) -> None:
+    """Acknowledge each finding of `reasons` (finding id -> reason) on one construct.
+
+    The project pack's rules (`SageMaker-...`) are recorded under its plugin name, the
+    namespace in which the CDK framework matches them to that plugin's findings; cdk-nag
+    matches its own ids itself. One jsii call for all of them, not one per finding.
+    """
+    Validations.of(scope).acknowledge(
+        *(Acknowledgment(id=_qualified(rule), reason=reason) for rule, reason in reasons.items())
+    )
+
+
+def _qualified(rule: str) -> str:
+    return f"{PLUGIN}::{rule}" if rule.startswith(f"{PACK}-") else rule
 
 
 def wildcard_resource_finding(scope: IConstruct, resource: str) -> str:
@@ -36,7 +51,13 @@ def wildcard_resource_finding(scope: IConstruct, resource: str) -> str:
     References print as `<LogicalId>` and attributes as `<LogicalId.Attr>`, as cdk-nag does:
     `AwsSolutions-IAM5[Resource::<ArtifactsBucket88671897.Arn>/*]`.
     """
-    return f"AwsSolutions-IAM5[Resource::{_finding_text(Stack.of(scope).resolve(resource))}]"
+    return wildcard_resource_findings(scope, [resource])[0]
+
+
+def wildcard_resource_findings(scope: IConstruct, resources: Sequence[str]) -> list[str]:
+    """`wildcard_resource_finding` of each resource, resolved together in one jsii call."""
+    resolved = Stack.of(scope).resolve(list(resources))
+    return [f"AwsSolutions-IAM5[Resource::{_finding_text(r)}]" for r in resolved]
 
 
 def _finding_text(resolved: object) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import cast
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -13,7 +14,7 @@ from constructs import Construct
 
 from stacks.constructs.bundle_asset import BundleAsset
 from stacks.constructs.unpacked_model import UnpackedModelAsset
-from stacks.nag import acknowledge, wildcard_resource_finding
+from stacks.nag import acknowledge_each, wildcard_resource_finding
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
@@ -49,6 +50,20 @@ def pull_image_statements(stack: Stack, image_uri: str, *, sid: str) -> list[iam
         ),
         iam.PolicyStatement(sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
     ]
+
+
+def add_statements(role: iam.Role, statements: Sequence[iam.PolicyStatement]) -> iam.Policy:
+    """Add `statements` to the role's default policy and return that policy.
+
+    The same template as `add_to_principal_policy` once per statement (which creates the
+    `DefaultPolicy` on first use), in two jsii calls instead of three per statement.
+    """
+    first, *rest = statements
+    role.add_to_principal_policy(first)
+    policy = cast(iam.Policy, role.node.find_child("DefaultPolicy"))
+    if rest:
+        policy.add_statements(*rest)
+    return policy
 
 
 class ExecutionRole(Construct):
@@ -107,22 +122,19 @@ class ExecutionRole(Construct):
                 resources=[log_group.log_group_arn],
             ),
         ]
-        for statement in statements:
-            self.role.add_to_principal_policy(statement)
+        policy = add_statements(self.role, statements)
         if isinstance(bundle, UnpackedModelAsset):
             bundle.grant_read(self.role)
 
-        policy = self.role.node.find_child("DefaultPolicy")
-        acknowledge(
+        acknowledge_each(
             policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Only ecr:GetAuthorizationToken uses '*': it supports no resource-level permissions.",
-        )
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, artifacts.arn_for_objects("*")),
-            "Objects in the model's own artifact bucket (data capture, training outputs); "
-            "their keys are written by SageMaker at run time.",
+            {
+                "AwsSolutions-IAM5[Resource::*]": "Only ecr:GetAuthorizationToken uses '*': it "
+                "supports no resource-level permissions.",
+                wildcard_resource_finding(self, artifacts.arn_for_objects("*")): "Objects in "
+                "the model's own artifact bucket (data capture, training outputs); their keys "
+                "are written by SageMaker at run time.",
+            },
         )
 
     def grant_vpc_access(
@@ -140,7 +152,7 @@ class ExecutionRole(Construct):
             return stack.format_arn(service="ec2", resource=resource, resource_name=name)
 
         interfaces = ec2_arn("network-interface", "*")
-        self.role.add_to_principal_policy(
+        statements = [
             iam.PolicyStatement(
                 sid="VpcCreateInterfaces",
                 actions=["ec2:CreateNetworkInterface"],
@@ -149,9 +161,7 @@ class ExecutionRole(Construct):
                     *(ec2_arn("subnet", s) for s in subnet_ids),
                     *(ec2_arn("security-group", g) for g in security_group_ids),
                 ],
-            )
-        )
-        self.role.add_to_principal_policy(
+            ),
             iam.PolicyStatement(
                 sid="VpcManageInterfaces",
                 actions=[
@@ -160,9 +170,7 @@ class ExecutionRole(Construct):
                     "ec2:DeleteNetworkInterfacePermission",
                 ],
                 resources=[interfaces],
-            )
-        )
-        self.role.add_to_principal_policy(
+            ),
             iam.PolicyStatement(
                 sid="VpcDescribe",
                 actions=[
@@ -173,18 +181,15 @@ class ExecutionRole(Construct):
                     "ec2:DescribeVpcs",
                 ],
                 resources=["*"],
-            )
-        )
-        policy = self.role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken and, for the model's VPC, ec2:Describe* support no "
-            "resource-level permissions.",
-        )
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, interfaces),
-            "Network interfaces SageMaker creates for the model's VPC get ids chosen by EC2; "
-            "they can only be created in the configured subnets and security groups.",
+            ),
+        ]
+        acknowledge_each(
+            add_statements(self.role, statements),
+            {
+                "AwsSolutions-IAM5[Resource::*]": "ecr:GetAuthorizationToken and, for the "
+                "model's VPC, ec2:Describe* support no resource-level permissions.",
+                wildcard_resource_finding(self, interfaces): "Network interfaces SageMaker "
+                "creates for the model's VPC get ids chosen by EC2; they can only be created "
+                "in the configured subnets and security groups.",
+            },
         )

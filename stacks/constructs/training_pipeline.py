@@ -12,9 +12,9 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
 from stacks.constructs.bundle_asset import BundleAsset
-from stacks.constructs.execution_role import pull_image_statements
+from stacks.constructs.execution_role import add_statements, pull_image_statements
 from stacks.constructs.model_registry import ModelRegistry
-from stacks.nag import acknowledge, wildcard_resource_finding
+from stacks.nag import acknowledge_each, wildcard_resource_findings
 from stacks.pipeline_definition import (
     ARTIFACT_BUCKET,
     CHECKPOINT_PREFIX,
@@ -163,8 +163,7 @@ class TrainingPipeline(Construct):
             ),
         ]
         statements.extend(_input_statements(stack, inputs))
-        for statement in statements:
-            self.role.add_to_principal_policy(statement)
+        policy = add_statements(self.role, statements)
 
         body = Fn.sub(
             definition,
@@ -185,7 +184,6 @@ class TrainingPipeline(Construct):
             pipeline_definition={"PipelineDefinitionBody": body},
         )
         # The pipeline's first execution needs the role's policy, and the group to register in.
-        policy = self.role.node.find_child("DefaultPolicy")
         self.pipeline.node.add_dependency(policy)
         self.pipeline.node.add_dependency(registry.group)
         self.pipeline_name = pipeline_name
@@ -222,8 +220,8 @@ class TrainingPipeline(Construct):
                 reasons[_object_arn(stack, location)] = (
                     f"The declared training input {location.s3_uri}: every object under it."
                 )
-        for resource, reason in reasons.items():
-            acknowledge(policy, wildcard_resource_finding(policy, resource), reason)
+        findings = wildcard_resource_findings(policy, list(reasons))
+        acknowledge_each(policy, dict(zip(findings, reasons.values(), strict=True)))
 
 
 def _input_statements(stack: Stack, inputs: Sequence[InputLocation]) -> list[iam.PolicyStatement]:

@@ -21,7 +21,7 @@ from constructs import Construct, IConstruct
 
 from bundler import Bundle
 from bundler.staging import MANIFEST
-from stacks.nag import acknowledge, wildcard_resource_finding
+from stacks.nag import acknowledge, acknowledge_each, wildcard_resource_finding
 
 MIB = 1 << 20
 # Lambda's limits: ephemeral storage 512-10240 MiB, memory 128-10240 MiB.
@@ -120,21 +120,17 @@ class UnpackedModelAsset(Construct):
         handler = _singleton_handler(stack)
         if handler is None:  # pragma: no cover - the CDK always adds it
             return
-        acknowledge(
+        acknowledge_each(
             handler,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            "The CDK's model upload function only writes its own logs with the AWS basic "
-            "execution policy.",
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "The CDK's model upload function only writes "
+                "its own logs with the AWS basic execution policy.",
+                "AwsSolutions-L1": "The upload function's runtime is chosen by aws-cdk-lib's "
+                "BucketDeployment and moves with the pinned aws-cdk-lib version.",
+                **dict(_wildcard_findings(stack, source, destination)),
+            },
         )
-        acknowledge(
-            handler,
-            "AwsSolutions-L1",
-            "The upload function's runtime is chosen by aws-cdk-lib's BucketDeployment and "
-            "moves with the pinned aws-cdk-lib version.",
-        )
-        for finding, reason in _wildcard_findings(stack, source, destination):
-            acknowledge(handler, finding, reason)
         # The CDK's function lists its role in DependsOn although its Role GetAtt already
         # orders them; cfn-lint's W3005 says so. Harmless, and the template is the CDK's.
         function = handler.node.default_child
