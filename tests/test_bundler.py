@@ -13,7 +13,7 @@ import pytest
 
 from bundler import BundleError, BundleSpec, build
 from bundler.archive import write_archive
-from bundler.layout import collect
+from bundler.layout import Entry, collect
 
 
 def make_model(root: Path, name: str = "net") -> BundleSpec:
@@ -100,6 +100,54 @@ def test_output_does_not_depend_on_the_thread_count(tmp_path: Path) -> None:
         write_archive(entries, buffer, threads=threads)
         outputs.add(buffer.getvalue())
     assert len(outputs) == 1
+
+
+def _tarfile_archive(entries: list[Entry], threads: int) -> bytes:
+    """The archive as tarfile's own stream writer would make it, through the same compressor."""
+    from bundler.archive import BLOCK_SIZE, HashingWriter, _directories, _info, _open_gzip
+
+    buffer = io.BytesIO()
+    gz = _open_gzip(HashingWriter(buffer), threads)
+    members = sorted(
+        [(name + "/", None) for name in _directories(entries)]
+        + [(entry.arcname, entry) for entry in entries],
+        key=lambda pair: pair[0],
+    )
+    with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT, bufsize=BLOCK_SIZE) as tar:
+        for name, entry in members:
+            if entry is None:
+                tar.addfile(_info(name.rstrip("/"), directory=True))
+                continue
+            info = _info(name, size=entry.source.stat().st_size, executable=entry.executable)
+            with entry.source.open("rb") as source:
+                tar.addfile(info, source)
+    gz.close()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        {"model.pt": 0, "code/inference.py": 1},
+        # header + data end exactly on a 4 MiB block, then one byte over, then one short
+        {"model.pt": (4 << 20) - 1024 - 512},
+        {"model.pt": (4 << 20) - 1024 - 511, "code/a.py": 511},
+        {"a.bin": 4 << 20, "b.bin": (8 << 20) + 1, "c.bin": 512, "code/" + "n" * 150 + ".py": 3},
+        {"ünï/cödé.py": 100, "deep/a/b/c.txt": 10_000},
+    ],
+)
+def test_tar_stream_is_the_one_tarfile_writes(tmp_path: Path, sizes: dict[str, int]) -> None:
+    """The bundler writes the tar stream itself (one pass over the data instead of tarfile's
+    five); the archive must stay byte for byte what tarfile's stream mode gives."""
+    entries = []
+    for index, (arcname, size) in enumerate(sorted(sizes.items())):
+        source = tmp_path / "src" / str(index)
+        source.parent.mkdir(exist_ok=True)
+        source.write_bytes(os.urandom(size))
+        entries.append(Entry(arcname, source, executable=arcname.endswith(".py")))
+    buffer = io.BytesIO()
+    write_archive(entries, buffer, threads=2)
+    assert buffer.getvalue() == _tarfile_archive(entries, threads=2)
 
 
 def test_reported_sha256_is_the_archives(tmp_path: Path) -> None:
