@@ -178,6 +178,19 @@ def synth_report(workdir: Path, counts: list[int], runs: int) -> list[str]:
     warm_slope = synth.slope([(r.stacks, r.warm.seconds) for r in results])
     cold_slope = synth.slope([(r.stacks, r.cold.seconds) for r in results])
     print(f"per-stack slope: warm {warm_slope * 1000:.0f} ms, cold {cold_slope * 1000:.0f} ms\n")
+
+    baseline = synth.measure_baseline(workdir, counts, runs)
+    base_slope = baseline_table(
+        "CDK baseline: cdk synth --quiet, as many stacks of one resource each", baseline
+    )
+    templates = next((r.templates for r in results if r.templates), None)
+    included: list[tuple[int, Summary]] = []
+    included_slope = float("nan")
+    if templates is not None:
+        included = synth.measure_baseline(workdir, counts, runs, templates)
+        included_slope = baseline_table(
+            "CDK baseline: the project's templates of 1 model included as they are", included
+        )
     by_models = {r.models: r for r in results}
     verdicts = []
     if 1 in by_models and 20 in by_models:
@@ -192,7 +205,35 @@ def synth_report(workdir: Path, counts: list[int], runs: int) -> list[str]:
             f"info  in CPU-seconds: 20 models {cpu_ratio:.2f}x 1 model; "
             f"{cpu_slope:.2f} CPU-s per stack"
         )
+        allowed = 0.5 * by_models[1].warm.seconds / (2 * (20 - 1))  # 38 more stacks in 0.5x
+        verdicts.append(
+            f"info  1.5x allows {allowed * 1000:.0f} ms per stack; the project's stacks cost "
+            f"{warm_slope * 1000:.0f}, the CDK's own per stack "
+            f"{base_slope * 1000:.0f} (one resource), {included_slope * 1000:.0f} (the "
+            f"project's templates included: 20 models {ratio_of(included):.2f}x 1 model)"
+        )
     return verdicts
+
+
+def baseline_table(title: str, results: list[tuple[int, Summary]]) -> float:
+    """Print one baseline's table; return its per-stack slope in seconds."""
+    rows = [
+        [str(models), str(2 * models), str(s.runs), f"{s.seconds:.2f}", f"{s.cpu_seconds:.2f}",
+         f"{s.peak_rss_mb:.0f}"]
+        for models, s in results
+    ]  # fmt: skip
+    print(title)
+    print(table(["models", "stacks", "runs", "seconds", "cpu s", "peak RSS MB"], rows))
+    per_stack = synth.slope([(2 * models, s.seconds) for models, s in results])
+    print(f"per-stack slope: {per_stack * 1000:.0f} ms\n", flush=True)
+    return per_stack
+
+
+def ratio_of(results: list[tuple[int, Summary]]) -> float:
+    by_models = dict(results)
+    if 1 not in by_models or 20 not in by_models:
+        return float("nan")
+    return by_models[20].seconds / by_models[1].seconds
 
 
 if __name__ == "__main__":

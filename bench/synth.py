@@ -3,6 +3,10 @@
 The copy holds the project's code and configs and N copies of the example model (tiny
 weights), so the figures show the per-stack cost of synth itself, not of compression:
 cold = empty bundle cache and cloud assembly; warm = the same synth again, nothing changed.
+Two CDK baselines (`bench/baseline_app.py`) synthesize as many stacks through the same CLI:
+with one resource each (what the CDK costs per stack), and with the project's own templates
+included as they are (what the CDK costs per stack of the project's size, nothing built
+construct by construct).
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ CODE = ("app.py", "cdk.json", "stacks", "bundler", "configs", "ops")
 EXAMPLE = "iris"
 
 
+BASELINE_APP = ROOT / "bench" / "baseline_app.py"
+
+
 @dataclass(frozen=True)
 class SynthResult:
     models: int
     stacks: int
     cold: Summary
     warm: Summary
+    templates: Path | None = None  # the 1-model copy's templates, kept for the baselines
 
 
 def project_copy(target: Path, models: int) -> Path:
@@ -60,13 +68,52 @@ def synth_command(project: Path) -> list[str]:
     ]
 
 
-def measure(workdir: Path, counts: list[int], runs: int) -> list[SynthResult]:
-    env = {
+def baseline_command(outdir: Path, models: int, templates: Path | None = None) -> list[str]:
+    context = ["--context", f"templates={templates}"] if templates else []
+    return [
+        str(ROOT / "node_modules" / ".bin" / "cdk"),
+        "synth",
+        "--quiet",
+        "--app",
+        f"{ROOT / '.venv' / 'bin' / 'python'} {BASELINE_APP}",
+        "--output",
+        str(outdir),
+        "--context",
+        f"models={models}",
+        *context,
+    ]
+
+
+def _env() -> dict[str, str]:
+    return {
         **os.environ,
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "SAGEMAKER_TELEMETRY_OPT_OUT": "true",
         "CDK_DISABLE_VERSION_CHECK": "true",
     }
+
+
+def measure_baseline(
+    workdir: Path, counts: list[int], runs: int, templates: Path | None = None
+) -> list[tuple[int, Summary]]:
+    """(models, summary) of a CDK baseline synth at each count, the assembly kept between
+    runs (as for a warm project synth); with `templates`, each stack includes one of them."""
+    results = []
+    for count in counts:
+        outdir = workdir / f"baseline-{count}"
+        shutil.rmtree(outdir, ignore_errors=True)
+        command = baseline_command(outdir, count, templates)
+        samples = [run(command, cwd=workdir, env=_env(), timed_by_child=False) for _ in range(runs)]
+        stacks = len(list(outdir.glob("*.template.json")))
+        if stacks != 2 * count:
+            raise RuntimeError(f"the baseline synthesized {stacks} stacks, not {2 * count}")
+        results.append((count, Summary.of(samples)))
+        shutil.rmtree(outdir, ignore_errors=True)
+    return results
+
+
+def measure(workdir: Path, counts: list[int], runs: int) -> list[SynthResult]:
+    env = _env()
     results = []
     for count in counts:
         project = project_copy(workdir / f"synth-{count}", count)
@@ -78,7 +125,14 @@ def measure(workdir: Path, counts: list[int], runs: int) -> list[SynthResult]:
             cold.append(run(command, cwd=project, env=env, timed_by_child=False))
             warm.append(run(command, cwd=project, env=env, timed_by_child=False))
         stacks = len(list((project / "cdk.out").glob("*.template.json")))
-        results.append(SynthResult(count, stacks, Summary.of(cold), Summary.of(warm)))
+        templates = None
+        if count == 1:
+            templates = workdir / "templates-1"
+            shutil.rmtree(templates, ignore_errors=True)
+            templates.mkdir()
+            for template in (project / "cdk.out").glob("*.template.json"):
+                shutil.copy2(template, templates / template.name)
+        results.append(SynthResult(count, stacks, Summary.of(cold), Summary.of(warm), templates))
         shutil.rmtree(project, ignore_errors=True)
     return results
 

@@ -73,6 +73,9 @@ def test_quick_benchmark_prints_both_tables_and_every_target(tmp_path: Path) -> 
     out = result.stdout
     assert "sagemaker SDK create_tar_file" in out and "bundler (cache hit)" in out
     assert "cdk synth --quiet" in out and "per-stack slope" in out
+    # Both CDK baselines ran (the baseline app checks it made one stack per model and env).
+    assert "as many stacks of one resource each" in out
+    assert "the project's templates of 1 model included" in out
     for target in ("the SDK's throughput", "archive size", "cache hit at", "peak RSS bundling"):
         assert any(
             line.startswith(("PASS", "FAIL")) and target in line for line in out.splitlines()
