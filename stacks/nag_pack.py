@@ -22,7 +22,6 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from aws_cdk import (
     PolicyViolatingResource,
     PolicyViolation,
 )
+from cdk_nag import NagRuleCompliance
 
 from stacks.constructs.endpoint import has_instance_storage
 from stacks.nag import PACK, PLUGIN
@@ -41,13 +41,7 @@ from stacks.nag import PACK, PLUGIN
 Props = dict[str, Any]
 
 
-class Compliance(Enum):
-    COMPLIANT = "compliant"
-    NON_COMPLIANT = "non-compliant"
-    NOT_APPLICABLE = "not-applicable"
-
-
-Check = Callable[["_Resource", "_StackIndex"], Compliance]
+Check = Callable[["_Resource", "_StackIndex"], NagRuleCompliance]
 
 
 @dataclass(frozen=True)
@@ -158,56 +152,58 @@ def _is_wildcard_role(resource: Any) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _endpoint_config_kms(res: _Resource, _: _StackIndex) -> Compliance:
+def _endpoint_config_kms(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
     variants = [
         *_listed(res.props.get("ProductionVariants")),
         *_listed(res.props.get("ShadowProductionVariants")),
     ]
     types = [v.get("InstanceType") for v in variants if v.get("InstanceType")]
     if not types:  # serverless: no storage volume of its own
-        return Compliance.NOT_APPLICABLE
+        return NagRuleCompliance.NOT_APPLICABLE
     has_key = bool(res.props.get("KmsKeyId"))
     if any(has_instance_storage(t) for t in types if isinstance(t, str)):
         # SageMaker refuses KmsKeyId there; the NVMe volumes are encrypted by the hardware.
-        return Compliance.NON_COMPLIANT if has_key else Compliance.COMPLIANT
-    return Compliance.COMPLIANT if has_key else Compliance.NON_COMPLIANT
+        return NagRuleCompliance.NON_COMPLIANT if has_key else NagRuleCompliance.COMPLIANT
+    return NagRuleCompliance.COMPLIANT if has_key else NagRuleCompliance.NON_COMPLIANT
 
 
-def _data_capture_kms(res: _Resource, _: _StackIndex) -> Compliance:
+def _data_capture_kms(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
     capture = res.props.get("DataCaptureConfig")
     if not capture or _is_false(capture.get("EnableCapture")):
-        return Compliance.NOT_APPLICABLE
-    return Compliance.COMPLIANT if capture.get("KmsKeyId") else Compliance.NON_COMPLIANT
+        return NagRuleCompliance.NOT_APPLICABLE
+    return (
+        NagRuleCompliance.COMPLIANT if capture.get("KmsKeyId") else NagRuleCompliance.NON_COMPLIANT
+    )
 
 
-def _model_network_isolation(res: _Resource, _: _StackIndex) -> Compliance:
+def _model_network_isolation(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
     if _is_true(res.props.get("EnableNetworkIsolation")):
-        return Compliance.COMPLIANT
-    return Compliance.NON_COMPLIANT
+        return NagRuleCompliance.COMPLIANT
+    return NagRuleCompliance.NON_COMPLIANT
 
 
-def _model_vpc(res: _Resource, stack: _StackIndex) -> Compliance:
+def _model_vpc(res: _Resource, stack: _StackIndex) -> NagRuleCompliance:
     configs = [m.props.get("VpcConfig") for m in stack.of_type("AWS::SageMaker::Model")]
     if not any(configs):
-        return Compliance.NOT_APPLICABLE
+        return NagRuleCompliance.NOT_APPLICABLE
     mine = res.props.get("VpcConfig")
     if not mine or not _listed(mine.get("Subnets")) or not _listed(mine.get("SecurityGroupIds")):
-        return Compliance.NON_COMPLIANT
+        return NagRuleCompliance.NON_COMPLIANT
     canonical = {json.dumps(c, sort_keys=True) for c in configs}
-    return Compliance.COMPLIANT if len(canonical) == 1 else Compliance.NON_COMPLIANT
+    return NagRuleCompliance.COMPLIANT if len(canonical) == 1 else NagRuleCompliance.NON_COMPLIANT
 
 
 _BROAD_MANAGED_POLICY = re.compile(r"FullAccess|AdministratorAccess|PowerUserAccess")
 
 
-def _no_full_access(res: _Resource, _: _StackIndex) -> Compliance:
+def _no_full_access(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
     arns = _listed(res.props.get("ManagedPolicyArns"))
     if any(_BROAD_MANAGED_POLICY.search(json.dumps(arn)) for arn in arns):
-        return Compliance.NON_COMPLIANT
-    return Compliance.COMPLIANT if arns else Compliance.NOT_APPLICABLE
+        return NagRuleCompliance.NON_COMPLIANT
+    return NagRuleCompliance.COMPLIANT if arns else NagRuleCompliance.NOT_APPLICABLE
 
 
-def _no_pass_role_on_wildcard(res: _Resource, _: _StackIndex) -> Compliance:
+def _no_pass_role_on_wildcard(res: _Resource, _: _StackIndex) -> NagRuleCompliance:
     for document in _policy_documents(res):
         for statement in _statements(document):
             if statement.get("Effect") != "Allow":
@@ -217,12 +213,12 @@ def _no_pass_role_on_wildcard(res: _Resource, _: _StackIndex) -> Compliance:
             if "NotResource" in statement or any(
                 _is_wildcard_role(r) for r in _listed(statement.get("Resource"))
             ):
-                return Compliance.NON_COMPLIANT
-    return Compliance.COMPLIANT
+                return NagRuleCompliance.NON_COMPLIANT
+    return NagRuleCompliance.COMPLIANT
 
 
 def _ssl_only(policy_type: str, target_key: str, service: str) -> Check:
-    def check(res: _Resource, stack: _StackIndex) -> Compliance:
+    def check(res: _Resource, stack: _StackIndex) -> NagRuleCompliance:
         for policy in stack.of_type(policy_type):
             targets = _listed(policy.props.get(target_key))
             if not any(_refers_to(t, res.logical_id) for t in targets):
@@ -231,8 +227,8 @@ def _ssl_only(policy_type: str, target_key: str, service: str) -> Check:
                 _denies_insecure_transport(s, service)
                 for s in _statements(policy.props.get("PolicyDocument"))
             ):
-                return Compliance.COMPLIANT
-        return Compliance.NON_COMPLIANT
+                return NagRuleCompliance.COMPLIANT
+        return NagRuleCompliance.NON_COMPLIANT
 
     return check
 
@@ -252,33 +248,33 @@ def _watches(alarm: _Resource, endpoint_name: Any) -> bool:
     )
 
 
-def _endpoint_alarms(res: _Resource, stack: _StackIndex) -> Compliance:
+def _endpoint_alarms(res: _Resource, stack: _StackIndex) -> NagRuleCompliance:
     name = res.props.get("EndpointName")
     if name is None:
-        return Compliance.NON_COMPLIANT  # alarms cannot name a generated endpoint name
+        return NagRuleCompliance.NON_COMPLIANT  # alarms cannot name a generated endpoint name
     alarms = stack.of_type("AWS::CloudWatch::Alarm")
     if any(_watches(alarm, name) for alarm in alarms):
-        return Compliance.COMPLIANT
-    return Compliance.NON_COMPLIANT
+        return NagRuleCompliance.COMPLIANT
+    return NagRuleCompliance.NON_COMPLIANT
 
 
-def _rollback_alarms(res: _Resource, stack: _StackIndex) -> Compliance:
+def _rollback_alarms(res: _Resource, stack: _StackIndex) -> NagRuleCompliance:
     deployment = res.props.get("DeploymentConfig") or {}
     if not (deployment.get("BlueGreenUpdatePolicy") or deployment.get("RollingUpdatePolicy")):
-        return Compliance.NOT_APPLICABLE
+        return NagRuleCompliance.NOT_APPLICABLE
     named = [
         a.get("AlarmName")
         for a in _listed((deployment.get("AutoRollbackConfiguration") or {}).get("Alarms"))
     ]
     if not named:
-        return Compliance.NON_COMPLIANT
+        return NagRuleCompliance.NON_COMPLIANT
     alarms = stack.of_type("AWS::CloudWatch::Alarm")
     defined = {json.dumps(a.props.get("AlarmName")) for a in alarms}
     for name in named:
         known = json.dumps(name) in defined or any(_refers_to(name, a.logical_id) for a in alarms)
         if not known:
-            return Compliance.NON_COMPLIANT
-    return Compliance.COMPLIANT
+            return NagRuleCompliance.NON_COMPLIANT
+    return NagRuleCompliance.COMPLIANT
 
 
 RULES: tuple[Rule, ...] = (
@@ -399,7 +395,7 @@ def check_template(template: Mapping[str, Any]) -> Iterator[Finding]:
         for rule in RULES:
             if resource.type not in rule.types:
                 continue
-            if rule.check(resource, index) is Compliance.NON_COMPLIANT:
+            if rule.check(resource, index) is NagRuleCompliance.NON_COMPLIANT:
                 yield Finding(rule, resource.logical_id)
 
 
@@ -425,13 +421,11 @@ class SageMakerChecks:
 
 def report(template_paths: Sequence[str]) -> PolicyValidationPluginReport:
     """Run every rule over the templates at `template_paths`, grouped by rule."""
-    found: dict[str, list[PolicyViolatingResource]] = {}
-    rules: dict[str, Rule] = {}
+    found: dict[Rule, list[PolicyViolatingResource]] = {}
     for path in template_paths:
         template = json.loads(Path(path).read_text(encoding="utf-8"))
         for finding in check_template(template):
-            rules[finding.rule.id] = finding.rule
-            found.setdefault(finding.rule.id, []).append(
+            found.setdefault(finding.rule, []).append(
                 PolicyViolatingResource(
                     resource_logical_id=finding.logical_id,
                     template_path=path,
@@ -440,12 +434,12 @@ def report(template_paths: Sequence[str]) -> PolicyValidationPluginReport:
             )
     violations = [
         PolicyViolation(
-            rule_name=rule_id,
-            description=rules[rule_id].info,
-            fix=rules[rule_id].explanation,
+            rule_name=rule.id,
+            description=rule.info,
+            fix=rule.explanation,
             severity="error",
             violating_resources=resources,
         )
-        for rule_id, resources in found.items()
+        for rule, resources in found.items()
     ]
     return PolicyValidationPluginReport(success=not violations, violations=violations)
