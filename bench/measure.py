@@ -106,14 +106,22 @@ class Summary:
 # --------------------------------------------------------------------------------------------
 
 
+def _timed(operation: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
+    """Run `operation`; its result, and its wall and CPU seconds (every thread of this process)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    result = operation()
+    return result, {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+    }
+
+
 def _bundle(model_dir: str, cache_dir: str, weights: list[str]) -> dict[str, Any]:
     from bundler import BundleSpec, build
 
     spec = BundleSpec(model_dir=Path(model_dir), weights=tuple(weights))
-    started, cpu = time.perf_counter(), time.process_time()
-    bundle = build(spec, Path(cache_dir))
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {"seconds": seconds, "cpu_seconds": cpu, "bytes": bundle.size, "cached": bundle.cached}
+    bundle, timing = _timed(lambda: build(spec, Path(cache_dir)))
+    return {**timing, "bytes": bundle.size, "cached": bundle.cached}
 
 
 def _stage(model_dir: str, cache_dir: str, weights: list[str]) -> dict[str, Any]:
@@ -122,20 +130,16 @@ def _stage(model_dir: str, cache_dir: str, weights: list[str]) -> dict[str, Any]
     from bundler.staging import stage
 
     spec = BundleSpec(model_dir=Path(model_dir), weights=tuple(weights))
-    started, cpu = time.perf_counter(), time.process_time()
-    staged = stage(spec, Path(cache_dir))
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {"seconds": seconds, "cpu_seconds": cpu, "bytes": staged.size, "cached": staged.cached}
+    staged, timing = _timed(lambda: stage(spec, Path(cache_dir)))
+    return {**timing, "bytes": staged.size, "cached": staged.cached}
 
 
 def _sdk_tar(sources: list[str], target: str) -> dict[str, Any]:
     os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
     from sagemaker.core.common_utils import create_tar_file
 
-    started, cpu = time.perf_counter(), time.process_time()
-    create_tar_file(sources, target=target)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {"seconds": seconds, "cpu_seconds": cpu, "bytes": Path(target).stat().st_size}
+    _, timing = _timed(lambda: create_tar_file(sources, target=target))
+    return {**timing, "bytes": Path(target).stat().st_size}
 
 
 KINDS: dict[str, Callable[..., dict[str, Any]]] = {

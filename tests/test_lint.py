@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Synthesized
+from tests.conftest import Synthesized, acknowledgements
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 
@@ -63,12 +63,7 @@ def test_cdk_nag_runs_and_fails_synth_on_a_finding(tmp_path: Path) -> None:
 
 
 def test_every_acknowledgement_is_scoped_and_has_a_reason(synth: Synthesized) -> None:
-    acknowledged = {}
-    for path in synth.outdir.glob("*.metadata.json"):
-        for construct, entries in json.loads(path.read_text()).items():
-            for entry in entries:
-                if entry["type"] == "aws:cdk:acknowledged-rules":
-                    acknowledged.update({(construct, k): v for k, v in entry["data"].items()})
+    acknowledged = acknowledgements(synth.outdir)
     assert acknowledged, "the execution roles acknowledge their two wildcards"
     for (construct, rule), reason in acknowledged.items():
         assert "[" in rule, f"{construct}: {rule} must name one finding, not a whole rule"

@@ -12,7 +12,7 @@ from unittest.mock import ANY
 import pytest
 import yaml
 
-from tests.conftest import Synthesized, synthesize, write_yaml
+from tests.conftest import Synthesized, acknowledgements, synthesize, write_yaml
 
 ROLE_ARN = "arn:aws:iam::111111111111:role/sagemaker-execution"
 IMAGE = "763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.6-cpu-py312"
@@ -468,12 +468,7 @@ def test_turning_isolation_off_is_acknowledged_with_the_config_reason(
     data["serving"]["network_isolation"] = False
     write_yaml(path, data)
     built = synthesize(project_copy, tmp_path / "out", tmp_path / "bundles")
-    reasons = {}
-    for meta in built.outdir.glob("Staging-iris.metadata.json"):
-        for construct, entries in json.loads(meta.read_text()).items():
-            for entry in entries:
-                if entry["type"] == "aws:cdk:acknowledged-rules":
-                    reasons.update({(construct, k): v for k, v in entry["data"].items()})
+    reasons = acknowledgements(built.outdir, "Staging-iris.metadata.json")
     acknowledged = {k: v for k, v in reasons.items() if "ModelNetworkIsolation" in k[1]}
     assert len(acknowledged) == 1
     ((construct, _), reason) = next(iter(acknowledged.items()))
