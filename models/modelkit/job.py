@@ -9,6 +9,7 @@ hyperparameters, its data, its network and what its checkpoint holds.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,10 @@ def run(
         }
     rank, world = init_distributed()
     # Every rank says which weights it ended with: under DDP they must all agree.
-    print(f"rank {rank}/{world}: weights sha256 {state_digest(model)}", flush=True)
+    say(f"rank {rank}/{world}: weights sha256 {state_digest(model)}")
     if rank == 0:
         for metric, value in metrics.items():
-            print(metric_line(metric, value), flush=True)
+            say(metric_line(metric, value))
         contract.export(
             where.model_dir,
             weights_name=weights,
@@ -74,6 +75,14 @@ def run(
         dist.barrier()
         dist.destroy_process_group()
     return metrics
+
+
+def say(line: str) -> None:
+    """Print one whole line in one write: every rank shares the job's stdout, and `print`
+    writes the text and its newline separately when stdout is unbuffered (PYTHONUNBUFFERED),
+    so two ranks' lines could run into each other. One write under PIPE_BUF bytes cannot."""
+    sys.stdout.write(f"{line}\n")
+    sys.stdout.flush()
 
 
 def held_out_accuracy(
