@@ -14,8 +14,8 @@ from constructs import Construct
 
 from bundler import Bundle
 from configs.loader import Deployment
-from configs.settings import ModelSpec, VariantSource
-from ops.assembly import BUNDLE_METADATA
+from configs.model import ModelSpec
+from configs.serving import VariantSource
 from stacks.constructs.alarms import AlarmedVariant, EndpointAlarms
 from stacks.constructs.artifact_storage import ArtifactStorage
 from stacks.constructs.autoscaling import VariantAutoscaling
@@ -32,6 +32,7 @@ from stacks.constructs.serving_model import ServingModel
 from stacks.constructs.training_events import TrainingEvents
 from stacks.constructs.training_pipeline import InputLocation, TrainingPipeline
 from stacks.constructs.unpacked_model import UnpackedModelAsset
+from stacks.metadata import BundleRecord, stack_metadata
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,6 @@ class TrainingBuild:
     code: Bundle
     training_image: str
     definition: str
-
-
-# Template metadata: each variant's model and archive digest, next to `ModelBundle`.
-VARIANT_METADATA = "ModelVariants"
-# Template metadata: where the endpoint's own model comes from (config `artifact.source`).
-ARTIFACT_METADATA = "ModelArtifact"
 
 
 class ModelStack(Stack):
@@ -276,15 +271,15 @@ class ModelStack(Stack):
         CfnOutput(self, "EndpointName", value=deployment.endpoint_name)
         CfnOutput(self, "ModelDataUrl", value=spec.artifact.model_package_arn or served_url)
         CfnOutput(self, "ArtifactBucketName", value=storage.bucket.bucket_name)
-        self.template_options.metadata = {
-            BUNDLE_METADATA: {
-                "model": deployment.model_name,
-                "environment": deployment.environment_name,
-                "sha256": bundle.sha256,
-                "bytes": bundle.size,
-            },
-            ARTIFACT_METADATA: _artifact_metadata(spec, bundle),
-            VARIANT_METADATA: {
+        self.template_options.metadata = stack_metadata(
+            bundle=BundleRecord(
+                model=deployment.model_name,
+                environment=deployment.environment_name,
+                sha256=bundle.sha256,
+                bytes=bundle.size,
+            ),
+            artifact=_artifact_metadata(spec, bundle),
+            variants={
                 name: _served(kind, v, deployment.model_name, bundle, variant_models or {})
                 for kind, variants in (
                     ("production", spec.production_variants()),
@@ -292,7 +287,7 @@ class ModelStack(Stack):
                 )
                 for name, v in variants.items()
             },
-        }
+        )
         for key, value in {**env.tags, "model": deployment.model_name}.items():
             Tags.of(self).add(key, value)
 
