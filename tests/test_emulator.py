@@ -2,7 +2,8 @@
 
 Every test here fails on stock moto 5.2.5: the resource would be skipped ("No Moto
 CloudFormation support"), the explicit name ignored, the change set mixed up or failing, the
-endpoint left on its old config, or InvokeEndpoint answered with canned text.
+endpoint left on its old config, or InvokeEndpoint answered with canned text. The first test
+checks the one thing that holds on stock moto too: the extensions apply only while installed.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.cloudformation import parsing
 
 import ops.emulator as emulator
 from ops.emulator.extensions import installed, runtime
+from ops.emulator.extensions.resources import MODELS
 
 REGION = "eu-west-1"
 SSM_VERSION = "/cdk-bootstrap/hnb659fds/version"
@@ -128,6 +131,17 @@ def sagemaker_resources(model_url: str = "s3://bucket/a.tar.gz") -> dict[str, An
 
 # --------------------------------------------------------------------------------------------
 # Resource types
+
+
+def test_resource_models_are_registered_only_while_installed() -> None:
+    def registered() -> set[type[Any]]:
+        model_map = parsing.get_model_map()
+        return {model for model in MODELS if model_map.get(model.cloudformation_type()) is model}
+
+    assert registered() == set()  # imported above, yet moto is as shipped
+    with installed():
+        assert registered() == set(MODELS)
+    assert registered() == set()
 
 
 def test_alarm_is_created_with_its_metric_and_actions(aws: None) -> None:
@@ -337,6 +351,108 @@ def test_bucket_policy_is_a_stack_resource_but_not_enforced(aws: None) -> None:
     )
     assert physical("Storage", "Policy") == "artifacts"
     boto3.client("s3").put_object(Bucket="artifacts", Key="k", Body=b"x")  # not denied
+
+
+def lifecycle_resources(*, version: int) -> dict[str, Any]:
+    """One resource of each declared type that a stack update can change."""
+    return {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "paging"}},
+        "Email": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": {"Ref": "Topic"},
+                "Protocol": "email",
+                "Endpoint": f"oncall-{version}@example.com",
+            },
+        },
+        "Errors": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "staging-iris-5xx",
+                "Namespace": "AWS/SageMaker",
+                "MetricName": "Invocation5XXErrors",
+                "Statistic": "Sum",
+                "Period": 60,
+                "EvaluationPeriods": 1,
+                "Threshold": version,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "AlarmActions": [{"Ref": "Topic"}],
+            },
+        },
+        "Target": {
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "Properties": {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": "endpoint/staging-iris/variant/primary",
+                "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+                "MinCapacity": 1,
+                "MaxCapacity": 4 * version,
+            },
+        },
+        "Policy": {
+            "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+            "Properties": {
+                "PolicyName": "invocations",
+                "PolicyType": "TargetTrackingScaling",
+                "ScalingTargetId": {"Ref": "Target"},
+                "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 100.0},
+            },
+        },
+        "Group": {
+            "Type": "AWS::SageMaker::ModelPackageGroup",
+            "Properties": {
+                "ModelPackageGroupName": "staging-iris",
+                "ModelPackageGroupDescription": f"version {version}",
+            },
+        },
+        "Pipeline": {
+            "Type": "AWS::SageMaker::Pipeline",
+            "Properties": {
+                "PipelineName": "staging-iris-training",
+                "PipelineDescription": f"version {version}",
+                "RoleArn": ROLE,
+                "PipelineDefinition": {"PipelineDefinitionBody": '{"Steps": []}'},
+            },
+        },
+    }
+
+
+def test_updates_apply_in_place_or_replace_and_deleting_the_stack_deletes_all(aws: None) -> None:
+    cloudwatch = boto3.client("cloudwatch")
+    scaling = boto3.client("application-autoscaling")
+    sagemaker = boto3.client("sagemaker")
+    sns = boto3.client("sns")
+    deploy("Lifecycle", template(lifecycle_resources(version=1)))
+    first = {logical: physical("Lifecycle", logical) for logical in ("Email", "Group", "Pipeline")}
+
+    stack = deploy("Lifecycle", template(lifecycle_resources(version=2)))
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    (alarm,) = cloudwatch.describe_alarms()["MetricAlarms"]
+    assert alarm["Threshold"] == 2
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert target["MaxCapacity"] == 8
+    # The target changed in place, so the policy on it (unchanged in the template) stays.
+    assert (
+        len(scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]) == 1
+    )
+    # A subscription's endpoint cannot change: it is replaced, the old one unsubscribed.
+    topic = physical("Lifecycle", "Topic")
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert subscription["Endpoint"] == "oncall-2@example.com"
+    assert physical("Lifecycle", "Email") != first["Email"]
+    group = sagemaker.describe_model_package_group(ModelPackageGroupName="staging-iris")
+    assert group["ModelPackageGroupDescription"] == "version 2"
+    assert physical("Lifecycle", "Group") == first["Group"]
+    pipeline = sagemaker.describe_pipeline(PipelineName="staging-iris-training")
+    assert pipeline["PipelineDescription"] == "version 2"
+
+    cfn().delete_stack(StackName="Lifecycle")
+    assert cloudwatch.describe_alarms()["MetricAlarms"] == []
+    assert scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
+    assert scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
+    assert sns.list_subscriptions()["Subscriptions"] == []
+    assert sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+    assert sagemaker.list_pipelines()["PipelineSummaries"] == []
 
 
 def test_a_type_without_a_model_fails_the_deploy(aws: None) -> None:
