@@ -25,9 +25,9 @@ def _patches() -> list[tuple[object, str, object]]:
             f"the emulator's extensions are written against moto {MOTO_VERSION}, found {found}; "
             "re-check ops/emulator/extensions against the new version and update the pin"
         )
-    from ops.emulator.extensions import cloudformation, runtime
+    from ops.emulator.extensions import change_sets, cloudformation, runtime
 
-    return cloudformation.patches() + runtime.patches()
+    return cloudformation.patches() + change_sets.patches() + runtime.patches()
 
 
 def _apply(patches: list[tuple[object, str, object]]) -> list[tuple[object, str, object]]:

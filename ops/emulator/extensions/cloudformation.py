@@ -1,39 +1,28 @@
-"""CloudFormation engine fixes: change sets as the CDK CLI uses them, failures, dependent updates.
+"""CloudFormation engine fixes for resources: failures, missing models, dependent updates.
 
-moto 5.2.5's engine creates a change-set stack from an empty template and never rebuilds it, so
-its Outputs and resolved parameters stay empty (an update with `UsePreviousValue` then fails
-with a KeyError); it looks change sets up by name alone, so parallel deploys (every one is
-named `cdk-deploy-change-set`) execute each other's; it lets a resource error escape as an
-HTTP 500 instead of failing the stack; and on update it only touches resources whose template
-text changed, so an Endpoint whose `EndpointConfigName` comes from a replaced config never moves.
+moto 5.2.5's engine lets a resource error escape as an HTTP 500 instead of failing the stack;
+marks a type it has no model for complete with nothing behind it; honours the name property of
+the first model it finds for a type, not the registered one; and on update touches only the
+resources whose template text changed, so an Endpoint whose `EndpointConfigName` comes from a
+replaced config never moves. `patches()` also registers the project's resource models
+(`resources.MODELS`) in moto's type map.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import logging
+from collections.abc import Iterator
 from typing import Any
 
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
-from moto.cloudformation import responses as cfn_responses
-from moto.cloudformation.exceptions import CloudFormationError, ValidationError
-from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
-from moto.core.responses import ActionResult, EmptyResult
-
-logger = logging.getLogger(__name__)
 
 # Reporting-only resources that have no effect to emulate.
 IGNORED_TYPES = frozenset({"AWS::CDK::Metadata"})
 
 # Passes over the stack when propagating a replaced resource to the resources that read it.
 MAX_PROPAGATION_PASSES = 10
-
-
-class ChangeSetNotFound(CloudFormationError):
-    """CloudFormation's ChangeSetNotFound (404): the CDK CLI waits for it after deleting."""
-
-    code = "ChangeSetNotFoundException"
 
 
 class ResourceFailed(Exception):
@@ -47,10 +36,22 @@ class ResourceFailed(Exception):
         self.reason = reason
 
 
-def _reason(error: BaseException) -> str:
+def failure_reason(error: BaseException) -> str:
+    """What CloudFormation shows for a failed resource: the message and the service's code."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     code = getattr(error, "error_type", None) or getattr(error, "code", None)
     return f"{message} (Service: {code})" if isinstance(code, str) and code else str(message)
+
+
+@contextlib.contextmanager
+def _failing_as(logical_id: str, resource_type: str, action: str) -> Iterator[None]:
+    """Any error in the block becomes the named resource's failure, as CloudFormation reports it."""
+    try:
+        yield
+    except ResourceFailed:
+        raise
+    except Exception as error:
+        raise ResourceFailed(logical_id, resource_type, action, failure_reason(error)) from error
 
 
 def _resolved_properties(resource_json: dict[str, Any], resources_map: Any) -> Any:
@@ -60,7 +61,6 @@ def _resolved_properties(resource_json: dict[str, Any], resources_map: Any) -> A
 # moto's own functions, kept before `patches()` replaces them in moto's parsing module.
 _stock_create = parsing.parse_and_create_resource
 _stock_update = parsing.parse_and_update_resource
-_stock_create_change_set = CloudFormationBackend.create_change_set
 
 
 def parse_and_create_resource(
@@ -90,16 +90,12 @@ def parse_and_create_resource(
             resource_type,
             "CREATE",
             f"the local emulator has no model for {resource_type}; add one to "
-            "ops/emulator/extensions/resources.py",
+            "ops/emulator/extensions/resources/",
         )
-    try:
+    with _failing_as(logical_id, resource_type, "CREATE"):
         resource = _stock_create(logical_id, resource_json, resources_map, account_id, region_name)
         if resource is not None:
             _remember(resources_map, logical_id, resource_json)
-    except ResourceFailed:
-        raise
-    except Exception as error:
-        raise ResourceFailed(logical_id, resource_json["Type"], "CREATE", _reason(error)) from error
     return resource
 
 
@@ -111,16 +107,12 @@ def parse_and_update_resource(
     region_name: str,
 ) -> Any:
     """Update one resource; remember its resolved properties; name it in any failure."""
-    try:
+    with _failing_as(logical_id, resource_json["Type"], "UPDATE"):
         resource = _stock_update(logical_id, resource_json, resources_map, account_id, region_name)
         if resource is None:
             # No update support for this type: keep the resource CloudFormation already has.
             resource = resources_map._parsed_resources.get(logical_id)
         _remember(resources_map, logical_id, resource_json)
-    except ResourceFailed:
-        raise
-    except Exception as error:
-        raise ResourceFailed(logical_id, resource_json["Type"], "UPDATE", _reason(error)) from error
     return resource
 
 
@@ -158,202 +150,10 @@ class ResourceMap(parsing.ResourceMap):
                 return
 
 
-# --------------------------------------------------------------------------------------------
-# Change sets
-
-
-def _find_change_set(
-    backend: CloudFormationBackend, change_set_name: str, stack_name: str | None
-) -> ChangeSet:
-    if change_set_name in backend.change_sets:  # an ARN
-        return backend.change_sets[change_set_name]
-    matches = [
-        change_set
-        for change_set in backend.change_sets.values()
-        if change_set.change_set_name == change_set_name
-        and (stack_name is None or stack_name in (change_set.stack_name, change_set.stack_id))
-    ]
-    if not matches:
-        raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
-    return matches[-1]
-
-
-def describe_change_set(
-    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
-) -> ChangeSet:
-    return _find_change_set(self, change_set_name, stack_name)
-
-
-def delete_change_set(
-    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
-) -> None:
-    """Like CloudFormation, succeeds when the stack exists but the change set does not (the
-    CDK CLI deletes `cdk-deploy-change-set` before every deploy)."""
-    try:
-        change_set = _find_change_set(self, change_set_name, stack_name)
-    except ChangeSetNotFound:
-        if stack_name is None or change_set_name.startswith("arn:"):
-            raise
-        self.get_stack(stack_name)  # a missing stack is still an error
-        return
-    del self.change_sets[change_set.change_set_id]
-
-
-def create_change_set(self: CloudFormationBackend, **kwargs: Any) -> tuple[str, str]:
-    """A CREATE change set for a stack left in REVIEW_IN_PROGRESS reuses that stack."""
-    if kwargs.get("change_set_type") == "CREATE":
-        for stack_id, stack in list(self.stacks.items()):
-            if stack.name == kwargs["stack_name"] and stack.status == "REVIEW_IN_PROGRESS":
-                del self.stacks[stack_id]
-    return _stock_create_change_set(self, **kwargs)
-
-
-def execute_change_set(
-    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
-) -> None:
-    change_set = _find_change_set(self, change_set_name, stack_name)
-    if change_set.execution_status != "AVAILABLE":
-        raise ValidationError(
-            change_set.stack_name,
-            message=f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
-            f"execution status of [{change_set.execution_status}]",
-        )
-    stack = self.stacks[change_set.stack_id]
-    change_set.execution_status = "EXECUTE_IN_PROGRESS"
-    if change_set.change_set_type == "CREATE":
-        _execute_create(self, stack, change_set)
-    else:
-        _execute_update(self, stack, change_set)
-    change_set.execution_status = "EXECUTE_COMPLETE"
-    # Executing one change set deletes every change set of the stack.
-    for change_set_id, other in list(self.change_sets.items()):
-        if other.stack_id == stack.stack_id:
-            del self.change_sets[change_set_id]
-
-
-def _execute_create(backend: CloudFormationBackend, stack: Stack, change_set: ChangeSet) -> None:
-    stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
-    stack.template = change_set.template
-    stack._parse_template()
-    stack.description = stack.template_dict.get("Description")
-    stack.parameters = change_set.parameters
-    stack.cross_stack_resources = backend.exports
-    try:
-        stack.resource_map = stack._create_resource_map()
-        stack.status = "CREATE_IN_PROGRESS"
-        stack.resource_map.create(stack.template_dict)
-        stack.output_map = stack._create_output_map()
-        backend._validate_export_uniqueness(stack)
-    except Exception as error:
-        _fail(stack, "CREATE", error)
-        try:
-            stack.resource_map.delete()
-        except Exception:  # what could not be created cannot always be deleted either
-            stack.status = "ROLLBACK_FAILED"
-            stack._add_stack_event("ROLLBACK_FAILED")
-            return
-        stack.status = "ROLLBACK_COMPLETE"
-        stack._add_stack_event("ROLLBACK_COMPLETE")
-        return
-    for export in stack.exports:
-        backend.exports[export.name] = export
-    stack.mark_creation_complete()
-
-
-def _execute_update(backend: CloudFormationBackend, stack: Stack, change_set: ChangeSet) -> None:
-    previous_template = stack.template
-    previous_parameters = dict(stack.parameters)
-    stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
-    stack.status = "UPDATE_IN_PROGRESS"
-    try:
-        stack.template = change_set.template
-        stack._parse_template()
-        stack.resource_map.update(stack.template_dict, change_set.parameters)
-    except Exception as error:
-        _fail(stack, "UPDATE", error)
-        try:
-            stack.template = previous_template
-            stack._parse_template()
-            stack.resource_map.update(stack.template_dict, previous_parameters)
-        except Exception:
-            stack.status = "UPDATE_ROLLBACK_FAILED"
-            stack._add_stack_event("UPDATE_ROLLBACK_FAILED")
-            return
-        stack.output_map = stack._create_output_map()
-        stack.status = "UPDATE_ROLLBACK_COMPLETE"
-        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
-        return
-    if change_set.parameters:
-        stack.parameters = change_set.parameters
-    stack.description = stack.template_dict.get("Description")
-    stack.output_map = stack._create_output_map()
-    stack.status = "UPDATE_COMPLETE"
-    stack._add_stack_event("UPDATE_COMPLETE")
-
-
-def _fail(stack: Stack, action: str, error: Exception) -> None:
-    """Record what failed the way CloudFormation does: a resource event, then the stack's."""
-    logger.warning("%s of %s failed", action, stack.name, exc_info=error)
-    failure = error if isinstance(error, ResourceFailed) else None
-    if failure is None:
-        reason = _reason(error)
-        stack._add_stack_event(f"{action}_FAILED", resource_status_reason=reason)
-    else:
-        event = cfn_models.Event(
-            stack_id=stack.stack_id,
-            stack_name=stack.name,
-            logical_resource_id=failure.logical_id,
-            physical_resource_id="",
-            resource_type=failure.resource_type,
-            resource_status=f"{failure.action}_FAILED",
-            resource_status_reason=failure.reason,
-            resource_properties=None,
-        )
-        stack.events.append(event)
-        reason = (
-            f"The following resource(s) failed to {action.lower()}: [{failure.logical_id}]. "
-            f"{failure.logical_id}: {failure.reason}"
-        )
-    rollback = "ROLLBACK_IN_PROGRESS" if action == "CREATE" else "UPDATE_ROLLBACK_IN_PROGRESS"
-    stack.status = rollback
-    stack._add_stack_event(rollback, resource_status_reason=reason)
-
-
-# --------------------------------------------------------------------------------------------
-# Responses: pass the stack name along so change sets are found per stack.
-
-
-def _describe_change_set(self: Any) -> ActionResult:
-    change_set = self.cloudformation_backend.describe_change_set(
-        change_set_name=self._get_param("ChangeSetName"),
-        stack_name=self._get_param("StackName"),
-    )
-    return ActionResult(change_set)
-
-
-def _delete_change_set(self: Any) -> ActionResult:
-    self.cloudformation_backend.delete_change_set(
-        change_set_name=self._get_param("ChangeSetName"),
-        stack_name=self._get_param("StackName"),
-    )
-    return EmptyResult()
-
-
 def resource_name_property_from_type(resource_type: str) -> str | None:
     """The name property of the model registered for the type (moto's own returns the first
     subclass found, so a registered replacement never gets its name honoured)."""
     return parsing.get_name_type_map().get(resource_type)
-
-
-def _stack_parameters(self: Stack) -> dict[str, Any]:
-    """Parameters as given, not as resolved: `UsePreviousValue` of an SSM-typed parameter
-    (the CDK's BootstrapVersion) must reuse the parameter's name, which is then re-read."""
-    defaults = {
-        name: slot["Default"]
-        for name, slot in (self.template_dict or {}).get("Parameters", {}).items()
-        if "Default" in slot
-    }
-    return {**self.resource_map.resolved_parameters, **defaults, **self.parameters}
 
 
 def patches() -> list[tuple[object, str, object]]:
@@ -377,11 +177,4 @@ def patches() -> list[tuple[object, str, object]]:
         (parsing, "parse_and_create_resource", parse_and_create_resource),
         (parsing, "parse_and_update_resource", parse_and_update_resource),
         (cfn_models, "ResourceMap", ResourceMap),
-        (Stack, "stack_parameters", property(_stack_parameters)),
-        (CloudFormationBackend, "describe_change_set", describe_change_set),
-        (CloudFormationBackend, "delete_change_set", delete_change_set),
-        (CloudFormationBackend, "create_change_set", create_change_set),
-        (CloudFormationBackend, "execute_change_set", execute_change_set),
-        (cfn_responses.CloudFormationResponse, "describe_change_set", _describe_change_set),
-        (cfn_responses.CloudFormationResponse, "delete_change_set", _delete_change_set),
     ]
