@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ops.emulator import metrics
 from ops.emulator.clock import DEFAULT_SCALE, ScaledClock, TimeScaleError, scale_from
+from ops.emulator.extensions import installed, runtime
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -98,3 +101,60 @@ def test_time_scale_is_read_once_and_checked() -> None:
             scale_from({"EMULATOR_TIME_SCALE": bad})
     clock = ScaledClock(600.0)
     assert clock.wait(60) is False  # an AWS minute: a tenth of a second here
+
+
+def test_invoke_endpoint_publishes_what_sagemaker_would(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Through the emulator's InvokeEndpoint: one success and one model 500, counted per fleet."""
+    from tests.test_emulator import _FakeModelServer, deploy, sagemaker_resources, template
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setattr(runtime, "start_model_server", lambda a, e: _FakeModelServer(a))
+    monkeypatch.setattr(runtime, "_pool", runtime.ServerPool(1, tmp_path))
+    with installed(), mock_aws():
+        boto3.client("ssm").put_parameter(
+            Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String"
+        )
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_object(Bucket="bucket", Key="a.tar.gz", Body=b"a")
+        deploy("Staging-iris", template(sagemaker_resources("s3://bucket/a.tar.gz")))
+        client = boto3.client("sagemaker-runtime")
+        client.invoke_endpoint(
+            EndpointName="staging-iris", Body=b"{}", ContentType="application/json"
+        )
+        with pytest.raises(ClientError):
+            client.invoke_endpoint(
+                EndpointName="staging-iris", Body=b'{"bad": 1}', ContentType="application/json"
+            )
+        config = boto3.client("sagemaker").describe_endpoint(EndpointName="staging-iris")[
+            "EndpointConfigName"
+        ]
+        cloudwatch = boto3.client("cloudwatch")
+        now = datetime.now(UTC)
+
+        def total(name: str) -> float:
+            points = cloudwatch.get_metric_statistics(
+                Namespace="AWS/SageMaker",
+                MetricName=name,
+                Dimensions=[
+                    {"Name": "EndpointName", "Value": "staging-iris"},
+                    {"Name": "VariantName", "Value": "primary"},
+                    {"Name": "EndpointConfigName", "Value": config},
+                ],
+                StartTime=now - timedelta(minutes=5),
+                EndTime=now + timedelta(minutes=5),
+                Period=600,
+                Statistics=["Sum", "SampleCount"],
+            )["Datapoints"]
+            return float(sum(p["Sum"] for p in points))
+
+        assert total("Invocations") == 2
+        assert total("Invocation4XXErrors") == 1  # the fake model answers 400 to "bad"
+        assert total("Invocation5XXErrors") == 0
+        assert total("ModelLatency") > 0
+        runtime.shutdown()

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import OrderedDict
@@ -29,6 +30,9 @@ from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime import responses as runtime_responses
 from moto.utilities.utils import get_partition
+
+from ops.emulator import guardrails, metrics
+from ops.emulator.clock import emulator_clock
 
 INVOKE_TIMEOUT_S = 60.0
 
@@ -133,16 +137,32 @@ def shutdown() -> None:
         _pool.stop_all()
 
 
-def resolve_model(account_id: str, region: str, endpoint_name: str) -> tuple[str, dict[str, Any]]:
-    """The variant's name and its Model's primary container, as SageMaker would route."""
+def resolve_model(
+    account_id: str, region: str, endpoint_name: str, *, config_name: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The variant's name and its Model's primary container, as SageMaker would route; during a
+    guarded update `config_name` names the fleet (EndpointConfig) chosen for the request."""
     backend = sagemaker_backends[account_id][region]
     endpoint = backend.endpoints.get(endpoint_name)
     if endpoint is None:
         raise LookupError(f"Endpoint {endpoint_name} of account {account_id} not found.")
-    config = backend.endpoint_configs[endpoint.endpoint_config_name]
+    config = backend.endpoint_configs[config_name or endpoint.endpoint_config_name]
     variant = config.production_variants[0]
     model = backend._models[variant["ModelName"]]
     return str(variant["VariantName"]), dict(model.primary_container)
+
+
+def route(account_id: str, region: str, endpoint_name: str) -> tuple[str, int]:
+    """The EndpointConfig whose fleet serves the request (the new one for its share of traffic
+    during a guarded update) and that fleet's instance count."""
+    backend = sagemaker_backends[account_id][region]
+    endpoint = backend.endpoints.get(endpoint_name)
+    if endpoint is None:
+        raise LookupError(f"Endpoint {endpoint_name} of account {account_id} not found.")
+    deployment = guardrails.active(account_id, region, endpoint_name)
+    name = deployment.route() if deployment is not None else endpoint.endpoint_config_name
+    variants = backend.endpoint_configs[name].production_variants
+    return str(name), int(variants[0].get("InitialInstanceCount") or 1)
 
 
 def read_s3(account_id: str, region: str, url: str) -> bytes:
@@ -188,19 +208,33 @@ class EndpointValidationError(ServiceException):
 def _invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | str]:
     endpoint_name = self._get_param("EndpointName") or self.path.split("/")[2]
     account_id, region = self.current_account, self.region
+    received = time.monotonic()
     try:
-        variant, container = resolve_model(account_id, region, endpoint_name)
+        config_name, instances = route(account_id, region, endpoint_name)
+        variant, container = resolve_model(
+            account_id, region, endpoint_name, config_name=config_name
+        )
     except LookupError as error:
         raise EndpointValidationError(str(error)) from error
+    status: int | None = None
+    model_seconds: float | None = None
     try:
         archive = read_s3(account_id, region, container["ModelDataUrl"])
         server = pool().server_for(archive, dict(container.get("Environment") or {}))
-        body, content_type = invoke(
-            server,
-            self.body if isinstance(self.body, bytes) else str(self.body).encode(),
-            self.headers.get("Content-Type", "application/json"),
-            self.headers.get("Accept", "application/json"),
-        )
+        sent = time.monotonic()
+        try:
+            body, content_type = invoke(
+                server,
+                self.body if isinstance(self.body, bytes) else str(self.body).encode(),
+                self.headers.get("Content-Type", "application/json"),
+                self.headers.get("Accept", "application/json"),
+            )
+            status = 200
+        except ModelError as error:
+            status = error.status
+            raise
+        finally:
+            model_seconds = time.monotonic() - sent
     except ModelError as error:
         raise ModelErrorResponse(
             f'Received client error ({error.status}) from primary with message "{error.message}".',
@@ -209,6 +243,18 @@ def _invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | str]:
         ) from error
     except Exception as error:
         raise ModelErrorResponse(f"the model server did not answer: {error}") from error
+    finally:
+        clock = emulator_clock()
+        invocation = metrics.Invocation(
+            endpoint_name=endpoint_name,
+            variant_name=variant,
+            endpoint_config_name=config_name,
+            model_status=status,
+            model_seconds=model_seconds if status is not None else None,
+            total_seconds=time.monotonic() - received,
+            instance_count=instances,
+        )
+        metrics.publish(account_id, region, invocation, timestamp=clock.now())
     return 200, {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}, body
 
 
