@@ -14,7 +14,8 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from bundler import BundleError
-from configs.loader import ConfigError, Project, load_project
+from configs.errors import ConfigError
+from configs.loader import Project, load_project
 from stacks.assembly import add_stacks, parse_selection
 
 ROOT = Path(__file__).resolve().parent

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from configs.settings import Environment, ModelFile
+from configs.environment import Environment
+from configs.model import ModelFile
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 SCHEMAS: dict[str, type[BaseModel]] = {

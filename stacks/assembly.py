@@ -15,8 +15,9 @@ from aws_cdk import App
 
 from bundler import Bundle, BundleSpec, build
 from bundler.staging import stage
-from configs.loader import MODEL_CONFIG, ConfigError, Deployment, ModelSource, Problem, Project
-from configs.settings import ModelSpec
+from configs.errors import ConfigError, Problem
+from configs.loader import MODEL_CONFIG, Deployment, ModelSource, Project
+from configs.model import ModelSpec
 from stacks.constructs.unpacked_model import EPHEMERAL_MAX_MIB, fits
 from stacks.images import ImageLookupError, ImageResolver
 from stacks.model_stack import ModelStack, TrainingBuild, VariantModel

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from configs.settings import Quality, Training
+from configs.training import Quality, Training
 from stacks.images import _sdk_version
 
 DEFINITION_VERSION = "2020-12-01"

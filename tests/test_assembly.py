@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
-from configs.loader import ConfigError, load_project
+from configs.errors import ConfigError
+from configs.loader import load_project
 from stacks import assembly, images
 from stacks.assembly import add_stacks, parse_selection
 from tests.conftest import ROOT

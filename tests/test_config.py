@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from configs.loader import ConfigError, load_project
+from configs.errors import ConfigError
+from configs.loader import load_project
 from tests.conftest import ROOT, write_yaml
 
 

@@ -20,7 +20,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from configs.loader import ConfigError, Problem, load_project
+from configs.errors import ConfigError, Problem
+from configs.loader import load_project
 
 MODEL = "m"
 TRIED: Counter[str] = Counter()
@@ -330,10 +331,11 @@ def run_unknown_keys(root: Path) -> None:
 
 
 def _allowed(target: str, where: tuple[str, ...]) -> set[str]:
-    from configs.loader import _allowed_keys
-    from configs.settings import Environment, ModelFile
+    from configs.environment import Environment
+    from configs.errors import allowed_keys
+    from configs.model import ModelFile
 
-    return set(_allowed_keys(Environment if target == "env" else ModelFile, list(where)))
+    return set(allowed_keys(Environment if target == "env" else ModelFile, list(where)))
 
 
 def run_yaml_syntax(root: Path) -> None:

@@ -444,7 +444,8 @@ def test_vpc_role_creates_interfaces_only_in_the_configured_network(in_vpc: Synt
 
 
 def test_vpc_is_refused_for_serverless(project_copy: Path) -> None:
-    from configs.loader import ConfigError, load_project
+    from configs.errors import ConfigError
+    from configs.loader import load_project
 
     path = project_copy / "models" / "iris" / "config.yaml"
     data = yaml.safe_load(path.read_text())

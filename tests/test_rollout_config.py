@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from configs.loader import ConfigError, load_project
-from configs.settings import ModelSpec
+from configs.errors import ConfigError
+from configs.loader import load_project
+from configs.model import ModelSpec
 from tests.conftest import ROOT, write_yaml
 
 Edit = Callable[[dict[str, Any]], None]

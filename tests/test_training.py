@@ -163,7 +163,7 @@ def test_committed_weights_clear_the_quality_bar(model: str) -> None:
 
 
 def test_the_quality_bar_can_fail() -> None:
-    from configs.settings import Quality
+    from configs.training import Quality
 
     assert Quality(metric="test_accuracy", threshold=0.9).passes(0.9)
     assert not Quality(metric="test_accuracy", threshold=0.9).passes(0.89)

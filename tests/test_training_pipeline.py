@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from configs.loader import ConfigError, load_project
-from configs.settings import Quality, Training
+from configs.errors import ConfigError
+from configs.loader import load_project
+from configs.training import Quality, Training
 from stacks.pipeline_definition import (
     CHECK_STEP,
     FAIL_STEP,

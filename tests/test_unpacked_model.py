@@ -14,7 +14,8 @@ import yaml
 
 from bundler import BundleSpec, build
 from bundler.staging import MANIFEST, files, stage
-from configs.loader import ConfigError, load_project
+from configs.errors import ConfigError
+from configs.loader import load_project
 from stacks.constructs.unpacked_model import EPHEMERAL_MAX_MIB, ephemeral_mib, fits, memory_mib
 from tests.conftest import Synthesized, synthesize, write_yaml
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from configs.settings import INSTANCE_ALARMS, AlarmRule, Alarms
+from configs.alarms import AlarmRule, Alarms
 
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -96,9 +96,7 @@ class EndpointAlarms(Construct):
         notify = actions.SnsAction(topic)
         for variant in variants:
             for rule_name, rule in config.rules().items():
-                if not rule.enabled:
-                    continue
-                if variant.instance_type is None and rule_name in INSTANCE_ALARMS:
+                if not rule.applies_to(serverless=variant.instance_type is None):
                     continue
                 name = alarm_name(endpoint_name, variant.name, rule_name)
                 metric, threshold = _metric(

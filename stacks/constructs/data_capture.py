@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from configs.settings import DataCapture as DataCaptureConfig
+from configs.serving import DataCapture as DataCaptureConfig
 
 CAPTURE_MODES = {"input": "Input", "output": "Output"}
 

@@ -3,7 +3,7 @@
 Blue/green strategies (all at once, canary, linear) bring up a new fleet beside the old one and
 shift traffic to it; rolling replaces the fleet batch by batch. Either way SageMaker watches the
 rollback alarms while each step bakes and moves all traffic back if one fires. Limits are
-checked when the config is loaded (`configs.settings`); this module only maps.
+checked when the config is loaded (`configs.rollout`); this module only maps.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from aws_cdk import aws_sagemaker as sagemaker
 
-from configs.settings import Rollout, percent_of
+from configs.rollout import Rollout
+from configs.types import percent_of
 
 Endpoint = sagemaker.CfnEndpoint
 

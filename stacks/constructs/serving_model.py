@@ -8,7 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from configs.settings import Vpc
+from configs.serving import Vpc
 from stacks.nag import acknowledge
 
 # Where SageMaker extracts the bundle's code/ folder inside the container.
