@@ -1,8 +1,10 @@
 """The emulator's own process: `python -m ops.emulator.server --state <file>`.
 
-Installs the extensions, serves moto on 127.0.0.1 (port 0: the kernel picks a free one), writes
-`{"pid", "port", "url"}` to the state file once it accepts connections, and on SIGTERM/SIGINT
-stops the model servers it started, then itself.
+Installs the extensions and the AWS behaviours (`ops.emulator.behaviours`), runs the alarm
+evaluator on the scaled clock (`EMULATOR_TIME_SCALE`), serves moto on 127.0.0.1 (port 0: the
+kernel picks a free one), writes `{"pid", "port", "url"}` to the state file once it accepts
+connections, and on SIGTERM/SIGINT stops the evaluator, deployments and model servers it started,
+then itself.
 """
 
 from __future__ import annotations
@@ -27,13 +29,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+    from ops.emulator import behaviours, delivery, guardrails
+    from ops.emulator.alarm_evaluator import Evaluator
+    from ops.emulator.clock import emulator_clock
     from ops.emulator.extensions import install, runtime
 
+    clock = emulator_clock()  # fails here, before serving, if EMULATOR_TIME_SCALE is wrong
     install()
+    behaviours.install()
     server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
     state = {"pid": os.getpid(), "port": port, "url": f"http://localhost:{port}"}
+    delivery.configure(base_url=f"http://localhost:{port}")
+    evaluator = Evaluator(clock=clock).start()
     partial = args.state.with_name(args.state.name + ".partial")
     partial.write_text(json.dumps(state))
     partial.replace(args.state)
@@ -48,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stopping.wait()
     finally:
+        evaluator.stop()
+        guardrails.stop_all()
         runtime.shutdown()
         server.stop()
     return 0
