@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from stacks.constructs.alarms import vcpus
+from configs.alarms import Alarms
+from stacks.constructs.alarms import ALARM_METRICS, INSTANCE_NAMESPACE, vcpus
 from tests.conftest import Synthesized
 
 STACKS = ["Staging-iris", "Prod-iris"]
@@ -92,6 +93,14 @@ def test_instance_alarms_use_the_instance_namespace(synth: Synthesized) -> None:
     assert cpu["TreatMissingData"] == "missing"
     assert cpu["EvaluationPeriods"] == 5
     assert found["prod-iris-primary-disk-utilization"]["Threshold"] == 80
+
+
+def test_every_alarm_has_one_registry_entry() -> None:
+    rules = Alarms().rules()
+    assert list(ALARM_METRICS) == list(rules), "one entry per alarm key, in the config's order"
+    for key, rule in rules.items():
+        measures_instances = ALARM_METRICS[key].namespace == INSTANCE_NAMESPACE
+        assert rule.instance_only == measures_instances, key
 
 
 def test_vcpus_from_the_instance_size() -> None:

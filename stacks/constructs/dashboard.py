@@ -8,9 +8,16 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from stacks.constructs.alarms import INSTANCE_NAMESPACE, INVOCATION_NAMESPACE
+from stacks.constructs.alarms import ALARM_METRICS, INVOCATION_NAMESPACE, INVOCATIONS
 
 PERIOD = Duration.minutes(1)
+# A graphed metric: (namespace, metric name).
+Shown = tuple[str, str]
+
+
+def alarmed(*keys: str) -> list[Shown]:
+    """The metrics that the alarms with these keys watch (see `ALARM_METRICS`)."""
+    return [(ALARM_METRICS[key].namespace, ALARM_METRICS[key].metric_name) for key in keys]
 
 
 class EndpointDashboard(Construct):
@@ -54,12 +61,12 @@ class EndpointDashboard(Construct):
             )
 
         def per_variant(
-            namespace: str, names: Sequence[str], stats: Sequence[str], among: Sequence[str]
+            shown: Sequence[Shown], stats: Sequence[str], among: Sequence[str]
         ) -> list[cloudwatch.IMetric]:
             return [
                 metric(namespace, name, variant, stat)
                 for variant in among
-                for name in names
+                for namespace, name in shown
                 for stat in stats
             ]
 
@@ -67,33 +74,24 @@ class EndpointDashboard(Construct):
             [
                 graph(
                     "Invocations",
-                    per_variant(INVOCATION_NAMESPACE, ["Invocations"], ["Sum"], variants),
+                    per_variant([(INVOCATION_NAMESPACE, INVOCATIONS)], ["Sum"], variants),
                     "count / min",
                 ),
                 graph(
                     "Errors",
-                    per_variant(
-                        INVOCATION_NAMESPACE,
-                        ["Invocation5XXErrors", "Invocation4XXErrors"],
-                        ["Sum"],
-                        variants,
-                    ),
+                    per_variant(alarmed("error_rate_5xx", "error_rate_4xx"), ["Sum"], variants),
                     "count / min",
                 ),
             ],
             [
                 graph(
                     "Model latency",
-                    per_variant(
-                        INVOCATION_NAMESPACE, ["ModelLatency"], ["p50", "p90", "p99"], variants
-                    ),
+                    per_variant(alarmed("model_latency_p99"), ["p50", "p90", "p99"], variants),
                     "microseconds",
                 ),
                 graph(
                     "Overhead latency",
-                    per_variant(
-                        INVOCATION_NAMESPACE, ["OverheadLatency"], ["p50", "p99"], variants
-                    ),
+                    per_variant(alarmed("overhead_latency_p99"), ["p50", "p99"], variants),
                     "microseconds",
                 ),
             ],
@@ -103,16 +101,13 @@ class EndpointDashboard(Construct):
                 [
                     graph(
                         "CPU utilisation (summed over vCPUs)",
-                        per_variant(
-                            INSTANCE_NAMESPACE, ["CPUUtilization"], ["Average"], instance_variants
-                        ),
+                        per_variant(alarmed("cpu_utilization"), ["Average"], instance_variants),
                         "percent",
                     ),
                     graph(
                         "Memory and disk utilisation",
                         per_variant(
-                            INSTANCE_NAMESPACE,
-                            ["MemoryUtilization", "DiskUtilization"],
+                            alarmed("memory_utilization", "disk_utilization"),
                             ["Average"],
                             instance_variants,
                         ),
