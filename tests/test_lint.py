@@ -50,7 +50,7 @@ def test_cdk_nag_runs_and_fails_synth_on_a_finding(tmp_path: Path) -> None:
     from aws_cdk import App, Stack
     from aws_cdk import aws_s3 as s3
 
-    from stacks.nag import add_checks
+    from stacks.checks.plugin import add_checks
 
     app = App(outdir=str(tmp_path))
     s3.Bucket(Stack(app, "Careless"), "Open")

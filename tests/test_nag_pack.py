@@ -24,7 +24,7 @@ def findings(build: Callable[[Any], None]) -> dict[str, list[str]]:
     """Rule id -> logical ids of its findings, in the template of the stack `build` fills."""
     from aws_cdk import App, Environment, Stack
 
-    from stacks.nag_pack import check_template
+    from stacks.checks.pack import check_template
 
     app = App()
     stack = Stack(app, "S", env=Environment(account="111111111111", region="eu-west-1"))
@@ -40,7 +40,7 @@ def synth_report(build: Callable[[Any], None], outdir: Path) -> tuple[bool, dict
     validation, and the validation report (it lists only plugins with findings)."""
     from aws_cdk import App, Environment, Stack
 
-    from stacks.nag import add_checks
+    from stacks.checks.plugin import add_checks
 
     app = App(outdir=str(outdir))
     build(Stack(app, "S", env=Environment(account="111111111111", region="eu-west-1")))
@@ -253,7 +253,7 @@ def _bucket(stack: Any, *, ssl: bool) -> None:
 
 
 def test_every_rule_has_a_failing_and_a_passing_case() -> None:
-    from stacks.nag_pack import RULES
+    from stacks.checks.pack import RULES
 
     assert sorted(CASES) == sorted(rule.id for rule in RULES)
     assert len(RULES) == 10
@@ -327,7 +327,7 @@ def test_rollback_alarm_missing_from_the_stack_is_flagged() -> None:
 
 
 def test_an_acknowledged_finding_passes_and_keeps_its_reason(tmp_path: Path) -> None:
-    from stacks.nag import acknowledge
+    from stacks.checks.acknowledge import acknowledge
 
     def build(stack: Any) -> None:
         acknowledge(
@@ -362,7 +362,7 @@ def test_a_clean_stack_passes_and_a_broken_one_fails(tmp_path: Path) -> None:
 def test_add_checks_runs_the_pack_and_fails_synth(tmp_path: Path) -> None:
     from aws_cdk import App, Stack
 
-    from stacks.nag import add_checks
+    from stacks.checks.plugin import add_checks
 
     app = App(outdir=str(tmp_path))
     model(Stack(app, "Careless"))
@@ -379,7 +379,7 @@ def test_add_checks_runs_the_pack_and_fails_synth(tmp_path: Path) -> None:
 
 
 def test_real_stacks_pass_every_rule(synth: Synthesized) -> None:
-    from stacks.nag_pack import check_template
+    from stacks.checks.pack import check_template
 
     assert synth.templates
     for name, template in synth.templates.items():

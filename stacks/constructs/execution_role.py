@@ -12,9 +12,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.checks.acknowledge import acknowledge_each, wildcard_resource_finding
 from stacks.constructs.bundle_asset import BundleAsset
 from stacks.constructs.unpacked_model import UnpackedModelAsset
-from stacks.nag import acknowledge_each, wildcard_resource_finding
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"

@@ -9,7 +9,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from configs.serving import Vpc
-from stacks.nag import acknowledge
+from stacks.checks.acknowledge import acknowledge
 
 # Where SageMaker extracts the bundle's code/ folder inside the container.
 CODE_DIR = "/opt/ml/model/code"

@@ -11,10 +11,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
+from stacks.checks.acknowledge import acknowledge_each, wildcard_resource_findings
 from stacks.constructs.bundle_asset import BundleAsset
 from stacks.constructs.execution_role import add_statements, pull_image_statements
 from stacks.constructs.model_registry import ModelRegistry
-from stacks.nag import acknowledge_each, wildcard_resource_findings
 from stacks.pipeline_definition import (
     ARTIFACT_BUCKET,
     CHECKPOINT_PREFIX,

@@ -21,7 +21,7 @@ from constructs import Construct, IConstruct
 
 from bundler import Bundle
 from bundler.staging import MANIFEST
-from stacks.nag import acknowledge, acknowledge_each, wildcard_resource_finding
+from stacks.checks.acknowledge import acknowledge, acknowledge_each, wildcard_resource_finding
 
 MIB = 1 << 20
 # Lambda's limits: ephemeral storage 512-10240 MiB, memory 128-10240 MiB.

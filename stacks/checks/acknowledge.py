@@ -1,31 +1,22 @@
-"""Synth-time checks: the rule packs every app runs, and scoped acknowledgements."""
+"""Acknowledging one finding on one construct, with the reason: what constructs call.
+
+A finding that carries a detail is acknowledged one by one (for example
+`AwsSolutions-IAM5[Resource::*]`); there is no blanket, stack-wide form.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Acknowledgment, App, Stack, Validations
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
 PACK = "SageMaker"  # rule ids of the project's pack: SageMaker-<Rule>
 PLUGIN = "SageMakerChecks"  # the pack's validation plugin name, and its acknowledgement namespace
 
 
-def add_checks(app: App) -> None:
-    """Run AwsSolutions and the project's SageMaker pack on every stack; an unacknowledged
-    finding of either fails synth."""
-    from stacks.nag_pack import SageMakerChecks  # the pack's rules import constructs
-
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True), SageMakerChecks())
-
-
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
-    """Acknowledge one finding on one construct (and its children), with the reason.
-
-    Findings that carry a detail are acknowledged one by one, for example
-    `AwsSolutions-IAM5[Resource::*]`: there is no blanket rule-wide form.
-    """
+    """Acknowledge one finding on one construct (and its children), with the reason."""
     acknowledge_each(scope, {rule: reason})
 
 
