@@ -19,9 +19,11 @@ from configs.errors import ConfigError, Problem
 from configs.loader import MODEL_CONFIG, Deployment, ModelSource, Project
 from configs.model import ModelSpec
 from stacks.checks.plugin import add_checks
+from stacks.constructs.training import TrainingBuild
 from stacks.constructs.unpacked_model import EPHEMERAL_MAX_MIB, fits
+from stacks.constructs.variant_models import VariantModel
 from stacks.images import ImageLookupError, ImageResolver
-from stacks.model_stack import ModelStack, TrainingBuild, VariantModel
+from stacks.model_stack import ModelStack
 from stacks.pipeline_definition import DefinitionCache, PipelineInputs
 
 

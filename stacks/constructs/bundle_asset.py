@@ -11,6 +11,7 @@ from aws_cdk import FileAssetPackaging, Stack, Stage
 from constructs import Construct
 
 from bundler import Bundle
+from stacks.constructs.iam import s3_object_arn
 
 
 class BundleAsset(Construct):
@@ -38,13 +39,7 @@ class BundleAsset(Construct):
         self.bucket_name = location.bucket_name
         self.object_key = location.object_key
         self.s3_object_url = location.s3_object_url
-        self.object_arn = stack.format_arn(
-            service="s3",
-            region="",
-            account="",
-            resource=location.bucket_name,
-            resource_name=location.object_key,
-        )
+        self.object_arn = s3_object_arn(stack, location.bucket_name, location.object_key)
 
 
 def stage_file(source: Path, target: Path) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import cast
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -14,56 +12,8 @@ from constructs import Construct
 
 from stacks.checks.acknowledge import acknowledge_each, wildcard_resource_finding
 from stacks.constructs.bundle_asset import BundleAsset
+from stacks.constructs.iam import add_statements, pull_image_statements, read_objects_statement
 from stacks.constructs.unpacked_model import UnpackedModelAsset
-
-_ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repository>[^:@]+)[:@]"
-)
-
-
-def ecr_repository_arn(stack: Stack, image_uri: str) -> str:
-    """The ARN of the ECR repository an image URI points into."""
-    match = _ECR_IMAGE.match(image_uri)
-    if match is None:
-        raise ValueError(f"{image_uri!r} is not an ECR image URI")
-    return stack.format_arn(
-        service="ecr",
-        account=match["account"],
-        region=match["region"],
-        resource="repository",
-        resource_name=match["repository"],
-    )
-
-
-def pull_image_statements(stack: Stack, image_uri: str, *, sid: str) -> list[iam.PolicyStatement]:
-    """Pull `image_uri` from its ECR repository only (the token call has no resource)."""
-    return [
-        iam.PolicyStatement(
-            sid=sid,
-            actions=[
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:GetDownloadUrlForLayer",
-            ],
-            resources=[ecr_repository_arn(stack, image_uri)],
-        ),
-        iam.PolicyStatement(sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-    ]
-
-
-def add_statements(role: iam.Role, statements: Sequence[iam.PolicyStatement]) -> iam.Policy:
-    """Add `statements` to the role's default policy and return that policy.
-
-    The same template as `add_to_principal_policy` once per statement (which creates the
-    `DefaultPolicy` on first use), in two jsii calls instead of three per statement.
-    """
-    first, *rest = statements
-    role.add_to_principal_policy(first)
-    policy = cast(iam.Policy, role.node.find_child("DefaultPolicy"))
-    if rest:
-        policy.add_statements(*rest)
-    return policy
 
 
 class ExecutionRole(Construct):
@@ -100,11 +50,7 @@ class ExecutionRole(Construct):
             description="Runs the SageMaker model: reads its bundle, pulls its image, logs.",
         )
         statements = [
-            iam.PolicyStatement(
-                sid="ReadBundle",
-                actions=["s3:GetObject"],
-                resources=[bundle.object_arn],
-            ),
+            read_objects_statement(sid="ReadBundle", resources=[bundle.object_arn]),
             iam.PolicyStatement(
                 sid="UseArtifacts",
                 actions=["s3:GetObject", "s3:PutObject"],

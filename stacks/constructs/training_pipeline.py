@@ -13,7 +13,14 @@ from constructs import Construct, IConstruct
 
 from stacks.checks.acknowledge import acknowledge_each, wildcard_resource_findings
 from stacks.constructs.bundle_asset import BundleAsset
-from stacks.constructs.execution_role import add_statements, pull_image_statements
+from stacks.constructs.iam import (
+    add_statements,
+    pull_image_statements,
+    read_objects_statement,
+    s3_bucket_arn,
+    s3_object_arn,
+    split_s3_uri,
+)
 from stacks.constructs.model_registry import ModelRegistry
 from stacks.pipeline_definition import (
     ARTIFACT_BUCKET,
@@ -38,15 +45,20 @@ class InputLocation:
 
     @property
     def bucket(self) -> str:
-        return self.s3_uri.removeprefix("s3://").partition("/")[0]
+        return split_s3_uri(self.s3_uri)[0]
 
     @property
     def key(self) -> str:
-        return self.s3_uri.removeprefix("s3://").partition("/")[2]
+        return split_s3_uri(self.s3_uri)[1]
 
     @property
     def is_prefix(self) -> bool:
         return self.key == "" or self.key.endswith("/")
+
+    @property
+    def key_pattern(self) -> str:
+        """The object keys read: every key under a prefix, or the one key."""
+        return f"{self.key}*" if self.is_prefix else self.key
 
 
 class TrainingPipeline(Construct):
@@ -125,9 +137,7 @@ class TrainingPipeline(Construct):
                 resources=[self.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
-            iam.PolicyStatement(
-                sid="ReadTrainingCode", actions=["s3:GetObject"], resources=[code.object_arn]
-            ),
+            read_objects_statement(sid="ReadTrainingCode", resources=[code.object_arn]),
             iam.PolicyStatement(
                 sid="WriteTrainingOutputs",
                 actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
@@ -228,8 +238,6 @@ def _input_statements(stack: Stack, inputs: Sequence[InputLocation]) -> list[iam
     """Read exactly the declared inputs: objects under each prefix, or each one object."""
     statements = []
     for index, location in enumerate(inputs):
-        bucket_arn = stack.format_arn(service="s3", region="", account="", resource=location.bucket)
-        key_pattern = f"{location.key}*" if location.is_prefix else location.key
         actions = ["s3:GetObject"]
         if location.versioned:
             actions.append("s3:GetObjectVersion")
@@ -244,13 +252,12 @@ def _input_statements(stack: Stack, inputs: Sequence[InputLocation]) -> list[iam
             iam.PolicyStatement(
                 sid=f"ListInput{index}",
                 actions=["s3:ListBucket"],
-                resources=[bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [key_pattern]}},
+                resources=[s3_bucket_arn(stack, location.bucket)],
+                conditions={"StringLike": {"s3:prefix": [location.key_pattern]}},
             )
         )
     return statements
 
 
 def _object_arn(stack: Stack, location: InputLocation) -> str:
-    bucket_arn = stack.format_arn(service="s3", region="", account="", resource=location.bucket)
-    return f"{bucket_arn}/{location.key}*" if location.is_prefix else f"{bucket_arn}/{location.key}"
+    return s3_object_arn(stack, location.bucket, location.key_pattern)
