@@ -12,52 +12,31 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-_ABSENT = object()
-_installed = False
+from ops.emulator.patching import Patch, Patches
 
 
-def _patches() -> list[tuple[object, str, object]]:
+def _patches() -> list[Patch]:
     from ops.emulator import alarm_evaluator, delivery
 
     return alarm_evaluator.patches() + delivery.patches()
 
 
-def _apply(patches: list[tuple[object, str, object]]) -> list[tuple[object, str, object]]:
-    previous = []
-    for owner, name, value in patches:
-        previous.append((owner, name, vars(owner).get(name, _ABSENT)))
-        setattr(owner, name, value)
-    return previous[::-1]
+def _forget_history() -> None:
+    from ops.emulator import alarm_history
+
+    alarm_history.forget()
 
 
-def _restore(previous: list[tuple[object, str, object]]) -> None:
-    for owner, name, value in previous:
-        if value is _ABSENT:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, value)
+_behaviours = Patches(_patches, reset=_forget_history)
 
 
 def install() -> None:
     """Apply every behaviour for the rest of the process (idempotent)."""
-    global _installed
-    if not _installed:
-        _apply(_patches())
-        _installed = True
+    _behaviours.install()
 
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     """Apply every behaviour for the block; moto is as it was afterwards."""
-    if _installed:
+    with _behaviours.installed():
         yield
-        return
-    from ops.emulator import alarm_history
-
-    previous = _apply(_patches())
-    alarm_history.forget()
-    try:
-        yield
-    finally:
-        _restore(previous)
-        alarm_history.forget()

@@ -13,12 +13,12 @@ import contextlib
 import importlib.metadata
 from collections.abc import Iterator
 
+from ops.emulator.patching import Patch, Patches
+
 MOTO_VERSION = "5.2.5"
 
-_installed = False
 
-
-def _patches() -> list[tuple[object, str, object]]:
+def _patches() -> list[Patch]:
     found = importlib.metadata.version("moto")
     if found != MOTO_VERSION:
         raise RuntimeError(
@@ -30,34 +30,20 @@ def _patches() -> list[tuple[object, str, object]]:
     return cloudformation.patches() + change_sets.patches() + runtime.patches()
 
 
-def _apply(patches: list[tuple[object, str, object]]) -> list[tuple[object, str, object]]:
-    """Apply the patches; return what they replaced, in reverse order, for restoring."""
-    previous = []
-    for owner, name, value in patches:
-        if name not in vars(owner):
-            raise RuntimeError(f"moto {MOTO_VERSION} has no {name} on {owner} to extend")
-        previous.append((owner, name, vars(owner)[name]))
-        setattr(owner, name, value)
-    return previous[::-1]
+def _missing(owner: object, name: str) -> str:
+    return f"moto {MOTO_VERSION} has no {name} on {owner} to extend"
+
+
+_extensions = Patches(_patches, missing=_missing)
 
 
 def install() -> None:
     """Apply every extension for the rest of the process (idempotent)."""
-    global _installed
-    if not _installed:
-        _apply(_patches())
-        _installed = True
+    _extensions.install()
 
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     """Apply every extension for the block; moto is as it was afterwards."""
-    if _installed:
+    with _extensions.installed():
         yield
-        return
-    previous = _apply(_patches())
-    try:
-        yield
-    finally:
-        for owner, name, value in previous:
-            setattr(owner, name, value)
