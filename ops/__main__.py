@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ops import deploy_local, diff, promote, retire, serve, summary, verify
+from ops import deploy_local, promote, retire, serve, summary, verify
+from ops.diff import command as diff
 from ops.emulator import command as emulator_command
 
 # Each command module exposes `add_arguments(parser)` and `run(args) -> int`.

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from ops.__main__ import main
-from ops.diff import EXIT_DESTRUCTIVE, MARKER, compare, render
+from ops.diff.changes import compare
+from ops.diff.command import EXIT_DESTRUCTIVE
+from ops.diff.markdown import MARKER, render
 from tests.conftest import ROOT, synthesize
 
 STAGING = "Staging-iris"

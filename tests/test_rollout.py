@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ops.diff import run_engine
+from ops.diff.engine import run_engine
 from tests.conftest import ROOT, Synthesized, synthesize, write_yaml
 
 SHADOW_SHA = "0" * 63 + "1"

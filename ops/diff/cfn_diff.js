@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Diffs pairs of CloudFormation templates with the CDK's own engine (@aws-cdk/cloudformation-diff,
-// pinned in package.json) and prints the result as JSON for ops/diff.py to render.
+// pinned in package.json) and prints the result as JSON for ops/diff/engine.py to read.
 //
 // stdin:  [{"stack": "Staging-iris", "old": {template} | null, "new": {template} | null}, ...]
 // stdout: [{"stack", "resources": [{logicalId, type, impact, path, properties: [{name, impact}]}],
