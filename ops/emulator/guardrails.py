@@ -109,10 +109,15 @@ def _policy_value(deployment_config: Mapping[str, Any], key: str, default: float
     return default
 
 
+def execution_limit(deployment_config: Mapping[str, Any]) -> float:
+    """AWS seconds the deployment may take before it rolls back (SageMaker's default: 3600)."""
+    return _policy_value(deployment_config, "MaximumExecutionTimeoutInSeconds", 3600)
+
+
 @dataclass
 class Event:
     at: datetime
-    kind: str  # started, shifted, baking, alarm, rolling-back, rolled-back, completed, terminated
+    kind: str  # started, provisioned, shifted, rolling-back, rolled-back, completed, terminated
     text: str
     share: float
 
@@ -127,6 +132,8 @@ class Deployment:
         deployment_config: the endpoint's DeploymentConfig, as in the template or the API.
         new_instances: instance count of the new fleet (for INSTANCE_COUNT sizes).
         alarm_states: current state of each named alarm (CloudWatch's DescribeAlarms).
+        provision: starts the new fleet before any traffic moves to it; an error there rolls
+            the deployment back, as a new fleet that fails its health checks does.
     """
 
     endpoint: EndpointView
@@ -136,6 +143,7 @@ class Deployment:
     new_instances: int
     clock: Clock
     alarm_states: Callable[[list[str]], Mapping[str, str]]
+    provision: Callable[[], None] | None = None
     share: float = 0.0
     outcome: str | None = None  # "completed" | "rolled-back"
     fired: list[str] = field(default_factory=list)
@@ -177,7 +185,7 @@ class Deployment:
     def run(self) -> str:
         """Carry the deployment out; "completed" or "rolled-back"."""
         started = self.clock.now().timestamp()
-        deadline = _policy_value(self.deployment_config, "MaximumExecutionTimeoutInSeconds", 3600)
+        deadline = execution_limit(self.deployment_config)
         self.endpoint.endpoint_status = "Updating"
         self.endpoint.pending_deployment_summary = {
             "EndpointConfigName": self.new_config,
@@ -185,6 +193,12 @@ class Deployment:
         }
         self._event("started", f"new fleet from {self.new_config} beside {self.old_config}")
         try:
+            if self.provision is not None:
+                try:
+                    self.provision()
+                except Exception as error:
+                    return self._roll_back(f"the new fleet did not start: {error}")
+                self._event("provisioned", f"new fleet of {self.new_config} in service")
             for step in steps(self.deployment_config, new_instances=self.new_instances):
                 self.share = step.share
                 self._event(

@@ -5,6 +5,13 @@ its Outputs and resolved parameters stay empty (an update with `UsePreviousValue
 with a KeyError); it looks change sets up by name alone, so parallel deploys (every one is
 named `cdk-deploy-change-set`) execute each other's; it errors on deleting a change set that
 is already gone; and a failed execution leaves the stack half-done instead of rolled back.
+
+An update runs as a stack operation (`operations`): ExecuteChangeSet answers while an endpoint
+deployment bakes, the stack reports `UPDATE_IN_PROGRESS`, and another change set cannot be
+executed on it until it settles. The statuses follow "Stack status codes" in the CloudFormation
+User Guide (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html):
+`UPDATE_COMPLETE_CLEANUP_IN_PROGRESS` while replaced resources are deleted,
+`UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS` while the new ones are.
 """
 
 from __future__ import annotations
@@ -18,7 +25,14 @@ from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.responses import ActionResult, EmptyResult
 
-from ops.emulator.extensions.cloudformation import ResourceFailed, failure_reason
+from ops.emulator.extensions import operations
+from ops.emulator.extensions.cloudformation import (
+    ResourceFailed,
+    failure_reason,
+    remove_all,
+    remove_replaced,
+    restore_replaced,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,16 +104,28 @@ def execute_change_set(
             f"execution status of [{change_set.execution_status}]",
         )
     stack = self.stacks[change_set.stack_id]
+    if stack.status.endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS":
+        raise ValidationError(
+            stack.name,
+            message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.",
+        )
     change_set.execution_status = "EXECUTE_IN_PROGRESS"
-    if change_set.change_set_type == "CREATE":
-        _execute_create(self, stack, change_set)
-    else:
-        _execute_update(self, stack, change_set)
-    change_set.execution_status = "EXECUTE_COMPLETE"
     # Executing one change set deletes every change set of the stack.
     for change_set_id, other in list(self.change_sets.items()):
         if other.stack_id == stack.stack_id:
             del self.change_sets[change_set_id]
+    if change_set.change_set_type == "CREATE":
+        _execute_create(self, stack, change_set)
+        change_set.execution_status = "EXECUTE_COMPLETE"
+        return
+    stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    stack.status = "UPDATE_IN_PROGRESS"
+
+    def update() -> None:
+        _execute_update(self, stack, change_set)
+        change_set.execution_status = "EXECUTE_COMPLETE"
+
+    operations.run(stack.name, update)
 
 
 def _execute_create(backend: CloudFormationBackend, stack: Stack, change_set: ChangeSet) -> None:
@@ -132,10 +158,9 @@ def _execute_create(backend: CloudFormationBackend, stack: Stack, change_set: Ch
 
 
 def _execute_update(backend: CloudFormationBackend, stack: Stack, change_set: ChangeSet) -> None:
+    """The update on its stack operation's thread; the stack is already UPDATE_IN_PROGRESS."""
     previous_template = stack.template
     previous_parameters = dict(stack.parameters)
-    stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
-    stack.status = "UPDATE_IN_PROGRESS"
     try:
         stack.template = change_set.template
         stack._parse_template()
@@ -143,23 +168,34 @@ def _execute_update(backend: CloudFormationBackend, stack: Stack, change_set: Ch
     except Exception as error:
         _fail(stack, "UPDATE", error)
         try:
+            replacements = restore_replaced(stack.resource_map)
             stack.template = previous_template
             stack._parse_template()
             stack.resource_map.update(stack.template_dict, previous_parameters)
+            _settle(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+            remove_all(stack.resource_map, replacements)
         except Exception:
-            stack.status = "UPDATE_ROLLBACK_FAILED"
-            stack._add_stack_event("UPDATE_ROLLBACK_FAILED")
+            logger.exception("rolling back %s failed", stack.name)
+            _settle(stack, "UPDATE_ROLLBACK_FAILED")
             return
         stack.output_map = stack._create_output_map()
-        stack.status = "UPDATE_ROLLBACK_COMPLETE"
-        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        _settle(stack, "UPDATE_ROLLBACK_COMPLETE")
         return
     if change_set.parameters:
         stack.parameters = change_set.parameters
     stack.description = stack.template_dict.get("Description")
     stack.output_map = stack._create_output_map()
-    stack.status = "UPDATE_COMPLETE"
-    stack._add_stack_event("UPDATE_COMPLETE")
+    _settle(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    try:
+        remove_replaced(stack.resource_map)
+    except Exception:  # CloudFormation reports a failed cleanup but the update stands
+        logger.exception("cleaning up after updating %s failed", stack.name)
+    _settle(stack, "UPDATE_COMPLETE")
+
+
+def _settle(stack: Stack, status: str) -> None:
+    stack.status = status
+    stack._add_stack_event(status)
 
 
 def _fail(stack: Stack, action: str, error: Exception) -> None:

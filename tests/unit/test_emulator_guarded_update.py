@@ -1,0 +1,214 @@
+"""An endpoint update under a DeploymentConfig, through CloudFormation in the emulator.
+
+ExecuteChangeSet answers while the deployment bakes (the stack shows UPDATE_IN_PROGRESS); the
+alarm that watches the new fleet is updated before the endpoint moves; a completed update
+deletes the replaced Model and EndpointConfig in its cleanup; a rolled-back one fails the
+Endpoint with SageMaker's FailureReason, rolls the stack back and keeps the old config.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from ops.emulator import behaviours, clock
+from ops.emulator.extensions import installed
+
+SSM_VERSION = "/cdk-bootstrap/hnb659fds/version"
+ROLE = "arn:aws:iam::123456789012:role/sagemaker"
+ALARM = "staging-iris-error-rate"
+# 600 AWS seconds of canary bake pass in one real second.
+SCALE = 600.0
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setattr(clock, "_clock", clock.ScaledClock(SCALE))
+    with installed(), behaviours.installed(), mock_aws():
+        boto3.client("ssm").put_parameter(Name=SSM_VERSION, Value="30", Type="String")
+        yield
+
+
+def template(model_url: str) -> str:
+    config = {"Fn::GetAtt": ["Config", "EndpointConfigName"]}
+    resources: dict[str, Any] = {
+        "Model": {
+            "Type": "AWS::SageMaker::Model",
+            "Properties": {
+                "ExecutionRoleArn": ROLE,
+                "PrimaryContainer": {"Image": "img", "ModelDataUrl": model_url},
+            },
+        },
+        "Config": {
+            "Type": "AWS::SageMaker::EndpointConfig",
+            "Properties": {
+                "ProductionVariants": [
+                    {
+                        "VariantName": "primary",
+                        "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                        "InstanceType": "ml.m5.large",
+                        "InitialInstanceCount": 2,
+                        "InitialVariantWeight": 1.0,
+                    }
+                ]
+            },
+        },
+        "Endpoint": {
+            "Type": "AWS::SageMaker::Endpoint",
+            "Properties": {
+                "EndpointName": "staging-iris",
+                "EndpointConfigName": config,
+                "DeploymentConfig": {
+                    "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": ALARM}]},
+                    "BlueGreenUpdatePolicy": {
+                        "TrafficRoutingConfiguration": {
+                            "Type": "CANARY",
+                            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+                            "WaitIntervalInSeconds": 600,
+                        },
+                        "TerminationWaitInSeconds": 0,
+                    },
+                },
+            },
+        },
+        "Alarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": ALARM,
+                "Namespace": "AWS/SageMaker",
+                "MetricName": "Invocation5XXErrors",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "staging-iris"},
+                    {"Name": "EndpointConfigName", "Value": config},
+                ],
+                "Statistic": "Sum",
+                "Period": 60,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        },
+    }
+    parameters = {
+        "BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": SSM_VERSION}
+    }
+    return json.dumps({"Parameters": parameters, "Resources": resources})
+
+
+def execute(stack: str, body: str) -> None:
+    """What the CDK CLI does, up to ExecuteChangeSet (which answers before the update ends)."""
+    client = boto3.client("cloudformation")
+    exists = any(s["StackName"] == stack for s in client.describe_stacks()["Stacks"])
+    client.create_change_set(
+        StackName=stack,
+        ChangeSetName="cdk-deploy-change-set",
+        ChangeSetType="UPDATE" if exists else "CREATE",
+        TemplateBody=body,
+        Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}]
+        if exists
+        else [],
+    )
+    client.execute_change_set(StackName=stack, ChangeSetName="cdk-deploy-change-set")
+
+
+def status(stack: str) -> str:
+    described = boto3.client("cloudformation").describe_stacks(StackName=stack)
+    return str(described["Stacks"][0]["StackStatus"])
+
+
+def settle(stack: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while status(stack).endswith("_IN_PROGRESS") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return status(stack)
+
+
+def alarm_config() -> str:
+    (alarm,) = boto3.client("cloudwatch").describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]
+    return next(d["Value"] for d in alarm["Dimensions"] if d["Name"] == "EndpointConfigName")
+
+
+def events(stack: str) -> list[dict[str, Any]]:
+    found = boto3.client("cloudformation").describe_stack_events(StackName=stack)
+    return list(reversed(found["StackEvents"]))
+
+
+def test_a_canary_update_answers_at_once_and_completes_after_its_bakes(aws: None) -> None:
+    sagemaker = boto3.client("sagemaker")
+    execute("Staging-iris", template("s3://bucket/a.tar.gz"))
+    assert status("Staging-iris") == "CREATE_COMPLETE"
+    old = sagemaker.describe_endpoint(EndpointName="staging-iris")["EndpointConfigName"]
+
+    started = time.monotonic()
+    execute("Staging-iris", template("s3://bucket/b.tar.gz"))
+    assert status("Staging-iris") == "UPDATE_IN_PROGRESS"
+    endpoint = sagemaker.describe_endpoint(EndpointName="staging-iris")
+    assert endpoint["EndpointStatus"] == "Updating"
+    new = endpoint["PendingDeploymentSummary"]["EndpointConfigName"]
+    assert alarm_config() == new  # the alarm watches the new fleet before traffic moves
+    with pytest.raises(ClientError, match="UPDATE_IN_PROGRESS state and can not be updated"):
+        execute("Staging-iris", template("s3://bucket/c.tar.gz"))
+
+    assert settle("Staging-iris") == "UPDATE_COMPLETE"
+    assert time.monotonic() - started >= 2 * 600 / SCALE  # canary bake + final bake
+    endpoint = sagemaker.describe_endpoint(EndpointName="staging-iris")
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", new)
+    with pytest.raises(ClientError):  # deleted in the cleanup, once the endpoint had moved
+        sagemaker.describe_endpoint_config(EndpointConfigName=old)
+    assert len(sagemaker.list_models()["Models"]) == 1
+    statuses = [e["ResourceStatus"] for e in events("Staging-iris") if e["ResourceType"]]
+    assert statuses[-2:] == ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"]
+
+
+def test_a_rolled_back_update_fails_the_endpoint_and_rolls_the_stack_back(aws: None) -> None:
+    sagemaker = boto3.client("sagemaker")
+    execute("Staging-iris", template("s3://bucket/a.tar.gz"))
+    old = sagemaker.describe_endpoint(EndpointName="staging-iris")["EndpointConfigName"]
+    boto3.client("cloudwatch").set_alarm_state(
+        AlarmName=ALARM, StateValue="ALARM", StateReason="errors on the new fleet"
+    )
+
+    execute("Staging-iris", template("s3://bucket/b.tar.gz"))
+    assert settle("Staging-iris") == "UPDATE_ROLLBACK_COMPLETE"
+
+    endpoint = sagemaker.describe_endpoint(EndpointName="staging-iris")
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", old)
+    assert ALARM in endpoint["FailureReason"]
+    (failed,) = [e for e in events("Staging-iris") if e["ResourceStatus"] == "UPDATE_FAILED"]
+    assert failed["LogicalResourceId"] == "Endpoint"
+    assert "rolled back" in failed["ResourceStatusReason"]
+    assert ALARM in failed["ResourceStatusReason"]
+    # The old config and model are kept, their replacements deleted; the alarm watches the old
+    # fleet again.
+    configs = sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    assert [c["EndpointConfigName"] for c in configs] == [old]
+    models = sagemaker.list_models()["Models"]
+    assert len(models) == 1
+    model = sagemaker.describe_model(ModelName=models[0]["ModelName"])
+    assert model["PrimaryContainer"]["ModelDataUrl"] == "s3://bucket/a.tar.gz"
+    assert alarm_config() == old
+    statuses = [
+        e["ResourceStatus"]
+        for e in events("Staging-iris")
+        if not e["LogicalResourceId"] or e["LogicalResourceId"] == "Staging-iris"
+    ]
+    assert statuses[-3:] == [
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_ROLLBACK_COMPLETE",
+    ]
