@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ops import serve
+from ops import serve, serving
 from tests.conftest import Synthesized
 from tests.model_support import MODELS, example, instances, load
 
@@ -27,14 +27,14 @@ NPY = "application/x-npy"
 
 @pytest.fixture(scope="module", autouse=True)
 def serving_environment() -> None:
-    if not (serve.SERVE_VENV / "bin" / "torchserve").is_file():
-        pytest.fail(f"{serve.SERVE_VENV} is missing: run `make serve-setup` (make test does)")
+    if not (serving.SERVE_VENV / "bin" / "torchserve").is_file():
+        pytest.fail(f"{serving.SERVE_VENV} is missing: run `make serve-setup` (make test does)")
 
 
 @pytest.fixture(scope="module", params=MODELS)
 def served(
     request: pytest.FixtureRequest, synth: Synthesized
-) -> Iterator[tuple[str, serve.Server]]:
+) -> Iterator[tuple[str, serving.Server]]:
     """One server per model, on the archive synth built and the template names."""
     name = request.param
     bundle = synth.built.bundles[name]
@@ -44,7 +44,7 @@ def served(
         if template.get("Metadata", {}).get("ModelBundle", {}).get("model") == name
     )
     assert stack["Metadata"]["ModelBundle"]["sha256"] == bundle.sha256
-    with serve.serving(bundle.path) as server:
+    with serving.serving(bundle.path) as server:
         yield name, server
     assert not group_alive(server.process.pid), "processes were left running"
     assert not port_open(server.port)
@@ -52,7 +52,7 @@ def served(
 
 
 @pytest.fixture(scope="module")
-def in_process(served: tuple[str, serve.Server]):
+def in_process(served: tuple[str, serving.Server]):
     """The handler loaded fresh from the same extracted bundle the server serves."""
     _, server = served
     handler = load(server.model_dir / "code", "inference")
@@ -70,19 +70,19 @@ def group_alive(pgid: int) -> bool:
 def port_open(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(1)
-        return probe.connect_ex((serve.HOST, port)) == 0
+        return probe.connect_ex((serving.HOST, port)) == 0
 
 
-def test_ping_says_healthy(served: tuple[str, serve.Server]) -> None:
+def test_ping_says_healthy(served: tuple[str, serving.Server]) -> None:
     _, server = served
     assert server.url.startswith("http://127.0.0.1:")
-    assert serve.ping(server)
+    assert serving.ping(server)
 
 
 def test_invocations_equal_the_in_process_handler(served, in_process) -> None:
     name, server = served
     handler, net = in_process
-    status, content_type, body = serve.invoke(server, example(name), JSON)
+    status, content_type, body = serving.invoke(server, example(name), JSON)
     assert status == 200, body
     assert content_type.startswith(JSON)
     expected, _ = handler.output_fn(
@@ -98,7 +98,7 @@ def test_npy_round_trip(served, in_process) -> None:
     handler, net = in_process
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(instances(name), dtype=np.float32))
-    status, content_type, body = serve.invoke(server, buffer.getvalue(), NPY, accept=NPY)
+    status, content_type, body = serving.invoke(server, buffer.getvalue(), NPY, accept=NPY)
     assert status == 200, body
     assert content_type.startswith(NPY)
     expected = handler.predict_fn(handler.input_fn(buffer.getvalue(), NPY), net).numpy()
@@ -117,14 +117,14 @@ def test_bad_requests_get_a_clear_4xx(
     served, body: bytes, content_type: str, status: int, words: str
 ) -> None:
     name, server = served
-    got, response_type, response = serve.invoke(server, body, content_type)
+    got, response_type, response = serving.invoke(server, body, content_type)
     assert got == status
     assert response_type.startswith(JSON)
     error = json.loads(response)["error"]
     assert words in error["message"]
     assert b"Traceback" not in response
     # The worker is still fine afterwards.
-    assert serve.invoke(server, example(name), JSON)[0] == 200
+    assert serving.invoke(server, example(name), JSON)[0] == 200
 
 
 def test_bundle_for_reads_the_assembly(synth: Synthesized) -> None:
@@ -132,7 +132,7 @@ def test_bundle_for_reads_the_assembly(synth: Synthesized) -> None:
         archive = serve.bundle_for(name, outdir=synth.outdir)
         assert archive.name == f"asset.{bundle.sha256}.tar.gz"
         assert archive.read_bytes() == bundle.path.read_bytes()
-    with pytest.raises(serve.ServeError, match="no stack for model 'nope'"):
+    with pytest.raises(serving.ServeError, match="no stack for model 'nope'"):
         serve.bundle_for("nope", outdir=synth.outdir)
 
 
@@ -140,10 +140,10 @@ def test_a_broken_bundle_fails_fast_and_cleans_up(tmp_path: Path) -> None:
     model_dir = tmp_path / "model"
     (model_dir / "code").mkdir(parents=True)
     (model_dir / "code" / "inference.py").write_text("raise RuntimeError('broken on purpose')\n")
-    server = serve.start(model_dir, workdir=tmp_path / "work")
+    server = serving.start(model_dir, workdir=tmp_path / "work")
     try:
-        with pytest.raises(serve.ServeError):
-            serve.wait_ready(server, timeout=15)
+        with pytest.raises(serving.ServeError):
+            serving.wait_ready(server, timeout=15)
     finally:
-        serve.stop(server)
+        serving.stop(server)
     assert not group_alive(server.process.pid)

@@ -96,7 +96,7 @@ class _ServeHandle:
     folder: Path
 
     def stop(self) -> None:
-        from ops import serve
+        from ops import serving as serve
 
         serve.stop(self.server)
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -105,7 +105,7 @@ class _ServeHandle:
 def start_model_server(archive: Path, environment: dict[str, str]) -> ModelServer:
     """Start SageMaker's PyTorch serving stack for `archive` on a free loopback port and wait
     until it is healthy, as SageMaker waits before an endpoint goes InService."""
-    from ops import serve  # the local serving stack; imported late
+    from ops import serving as serve  # the local serving stack; imported late
 
     server = serve.start(
         archive,

@@ -1,0 +1,288 @@
+"""One model server's life: start it over a bundle, wait until it is ready, invoke it, stop it.
+
+A bundle is extracted the way SageMaker does (to `<base>/model`, with
+`SAGEMAKER_BASE_DIR=<base>`) and served by TorchServe with the handler service of
+sagemaker-pytorch-inference, which loads `code/<SAGEMAKER_PROGRAM>` through
+sagemaker-inference's transformer: the same code path as the SageMaker PyTorch inference image.
+Each server is its own process group, so `stop` reaches the JVM and the Python workers too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from ops.serving.toolkit import (
+    HOST,
+    SERVE_VENV,
+    ServeError,
+    find_toolkit,
+    free_port,
+    free_ports,
+    server_environment,
+    torchserve_command,
+    ts_config,
+)
+
+DEFAULT_TIMEOUT = 180.0  # seconds for /ping to say Healthy: JVM start-up plus model_fn
+
+
+@dataclass
+class Server:
+    """A running TorchServe process group serving one extracted bundle.
+
+    Attributes:
+        url: base URL, `http://127.0.0.1:<port>`; `/ping` and `/invocations` live under it.
+        port: the inference port (SageMaker's 8080 inside a container).
+        model_dir: the extracted bundle (`<workdir>/ml/model`).
+        workdir: the server's own folder (config, model store, logs, sockets).
+        log_path: TorchServe's console output, or None when it goes to the caller's stdout.
+        process: the `torchserve --foreground` process, leader of its own process group.
+    """
+
+    url: str
+    port: int
+    model_dir: Path
+    workdir: Path
+    log_path: Path | None
+    process: subprocess.Popen[bytes]
+    owns_workdir: bool = True
+    _log_handle: IO[bytes] | None = field(default=None, repr=False)
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of the server's console log ('' when it was not captured)."""
+        if self.log_path is None or not self.log_path.is_file():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def extract(archive: Path, model_dir: Path) -> Path:
+    """Unpack a model.tar.gz into `model_dir` as SageMaker does, refusing unsafe members."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "r:gz") as tar:
+        tar.extractall(model_dir, filter="data")
+    return model_dir
+
+
+def _model_folder(bundle: Path, *, base: Path, entry_point: str) -> Path:
+    """The extracted bundle to serve: `bundle` itself if a folder, else extracted under `base`."""
+    if bundle.is_dir():
+        model_dir = bundle.resolve()
+    elif bundle.is_file():
+        model_dir = extract(bundle, base / "model")
+    else:
+        raise ServeError(f"{bundle} does not exist")
+    if model_dir.name != "model":
+        raise ServeError(f"{model_dir}: an extracted bundle must be a folder named 'model'")
+    if not (model_dir / "code" / entry_point).is_file():
+        raise ServeError(f"{bundle} has no code/{entry_point}")
+    return model_dir
+
+
+def start(
+    bundle: Path,
+    *,
+    port: int | None = None,
+    entry_point: str = "inference.py",
+    workers: int = 1,
+    workdir: Path | None = None,
+    venv: Path = SERVE_VENV,
+    environment: Mapping[str, str] | None = None,
+    capture_log: bool = True,
+) -> Server:
+    """Start serving a bundle; returns at once (call `wait_ready` before sending requests).
+
+    Args:
+        bundle: a model.tar.gz, or a folder that is an extracted one (used in place).
+        port: inference port on 127.0.0.1; a free one when None.
+        entry_point: SAGEMAKER_PROGRAM, the handler module under code/.
+        workers: TorchServe workers for the model (SageMaker's default is one per vCPU).
+        workdir: the server's own folder; a fresh temporary one (removed by `stop`) when None.
+        venv: the environment that has the serving stack installed.
+        environment: extra container environment variables (a Model's `Environment`).
+        capture_log: write TorchServe's console to `<workdir>/server.log` (True) or let it
+            through to this process's stdout and stderr (False).
+
+    Raises:
+        ServeError: the serving environment is missing or broken, or the bundle is not there.
+    """
+    if not entry_point or "/" in entry_point:
+        raise ServeError(f"SAGEMAKER_PROGRAM must name a module under code/, got {entry_point!r}")
+    toolkit = find_toolkit(venv)
+    owns = workdir is None
+    work = Path(tempfile.mkdtemp(prefix="serve-")) if workdir is None else workdir
+    try:
+        model_dir = _model_folder(bundle, base=work / "ml", entry_point=entry_point)
+        port = port or free_port()
+        for folder in ("tmp", "logs", "store"):
+            (work / folder).mkdir(parents=True, exist_ok=True)
+        config = work / "ts.properties"
+        config.write_text(
+            ts_config(
+                default_config=toolkit.default_config,
+                handler_service=toolkit.handler_service,
+                port=port,
+                side_ports=[p for p in free_ports(4) if p != port][:3],
+                workers=workers,
+            )
+        )
+        env = server_environment(
+            model_dir=model_dir,
+            entry_point=entry_point,
+            port=port,
+            work=work,
+            venv=venv,
+            environment=environment or {},
+        )
+        log_path = work / "server.log" if capture_log else None
+        handle = log_path.open("wb") if log_path else None
+        process = subprocess.Popen(
+            torchserve_command(
+                venv=venv, work=work, config=config, toolkit=toolkit, model_dir=model_dir
+            ),
+            cwd=work,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT if handle else None,
+            start_new_session=True,  # its own process group, so stop() reaches the JVM and workers
+        )
+    except BaseException:
+        if owns:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    return Server(
+        url=f"http://{HOST}:{port}",
+        port=port,
+        model_dir=model_dir,
+        workdir=work,
+        log_path=log_path,
+        process=process,
+        owns_workdir=owns,
+        _log_handle=handle,
+    )
+
+
+def ping(server: Server, *, timeout: float = 2.0) -> bool:
+    """True when `GET /ping` answers 200."""
+    try:
+        with urllib.request.urlopen(f"{server.url}/ping", timeout=timeout) as response:  # noqa: S310 - http on 127.0.0.1
+            return int(response.status) == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _model_ready(server: Server) -> bool:
+    """TorchServe answers /ping before the worker has run model_fn; its model API knows."""
+    try:
+        with urllib.request.urlopen(f"{server.url}/models/model", timeout=2.0) as response:  # noqa: S310
+            described = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    workers = described[0].get("workers", []) if described else []
+    return any(worker.get("status") == "READY" for worker in workers)
+
+
+def wait_ready(server: Server, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Block until `/ping` says healthy and the model has loaded.
+
+    Raises:
+        ServeError: the server exited, or was not ready within `timeout` seconds; the message
+            ends with the tail of its log.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServeError(
+                f"the server exited with code {server.process.returncode}:\n{server.log_tail()}"
+            )
+        if ping(server) and _model_ready(server):
+            return
+        time.sleep(0.5)
+    raise ServeError(f"the server was not ready after {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def invoke(
+    server: Server,
+    body: bytes,
+    content_type: str = "application/json",
+    *,
+    accept: str = "application/json",
+    timeout: float = 60.0,
+) -> tuple[int, str, bytes]:
+    """`POST /invocations`; returns (status, content type, body), errors included."""
+    request = urllib.request.Request(  # noqa: S310 - http on 127.0.0.1
+        f"{server.url}/invocations",
+        data=body,
+        method="POST",
+        headers={"Content-Type": content_type, "Accept": accept},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status), response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.headers.get("Content-Type", ""), error.read()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop(server: Server, *, timeout: float = 20.0) -> None:
+    """Stop the server's whole process group (TorchServe, the JVM, the Python workers).
+
+    SIGTERM first, SIGKILL after `timeout` seconds; then removes the work folder if `start`
+    made it. Safe to call twice.
+    """
+    process = server.process
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=timeout)
+    # The JVM and workers may outlive the leader for a moment; the group must end entirely.
+    deadline = time.monotonic() + timeout
+    while _group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+    if server._log_handle is not None:
+        server._log_handle.close()
+    if server.owns_workdir:
+        shutil.rmtree(server.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def serving(
+    bundle: Path, *, timeout: float = DEFAULT_TIMEOUT, **options: object
+) -> Iterator[Server]:
+    """`start`, `wait_ready`, yield the server, and `stop` it whatever happens.
+
+    Keyword options are those of `start`.
+    """
+    server = start(bundle, **options)  # type: ignore[arg-type]
+    try:
+        wait_ready(server, timeout=timeout)
+        yield server
+    finally:
+        stop(server)
