@@ -12,7 +12,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
-from configs.types import Strict, fail
+from configs.base import Strict, fail
 
 # AutoRollbackConfig.Alarms: "Minimum number of 1 item. Maximum number of 10 items."
 # (API_AutoRollbackConfig; AWS::SageMaker::Endpoint AutoRollbackConfig)

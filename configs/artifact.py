@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictStr, ValidationInfo, field_validator, model_validator
 
-from configs.types import (
+from configs.base import (
     MODEL_PACKAGE_ARN_PATTERN,
     PACKAGE_PATTERN,
     Items,

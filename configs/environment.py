@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictBool, StrictStr, field_validator
 
 from configs.model import Overrides
-from configs.types import Items, Strict
+from configs.base import Items, Strict
 
 Email = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 HttpsUrl = Annotated[StrictStr, Field(pattern=r"^https://[^\s]+$")]

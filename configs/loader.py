@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from configs.environment import Environment
 from configs.errors import ConfigError, Problem, problems_from
 from configs.model import ModelFile, ModelSpec
-from configs.types import ENDPOINT_NAME_MAX, NAME_PATTERN
+from configs.base import ENDPOINT_NAME_MAX, NAME_PATTERN
 
 MODEL_CONFIG = "config.yaml"
 M = TypeVar("M", bound=BaseModel)

@@ -20,7 +20,7 @@ from pydantic import (
 
 from configs.rules import findings
 from configs.sections import ModelSections
-from configs.types import Strict, raise_findings
+from configs.base import Strict, raise_findings
 
 # Sections that define the bundle are the same in every environment: what gets deployed to
 # production is what was tried in staging.

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt, StrictStr, field_validator
 
-from configs.types import Finding, Strict, percent_of
+from configs.base import Finding, Strict, percent_of
 
 # A capacity: a percentage of a variant's instances ("10%") or a number of instances (1).
 # SageMaker's CapacitySize is {Type: CAPACITY_PERCENT | INSTANCE_COUNT, Value >= 1}

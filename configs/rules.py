@@ -13,7 +13,7 @@ from collections.abc import Callable
 from configs.alarms import MAX_ROLLBACK_ALARMS
 from configs.rollout import capacity_problems, planned_wait
 from configs.sections import ModelSections
-from configs.types import Finding
+from configs.base import Finding
 
 Rule = Callable[[ModelSections], list[Finding]]
 

@@ -26,7 +26,7 @@ from configs.serving import (
     VariantSource,
 )
 from configs.training import Quality, Training
-from configs.types import NAME_PATTERN, Strict
+from configs.base import NAME_PATTERN, Strict
 
 V = TypeVar("V", bound=VariantSource)
 

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from configs.artifact import ModelData
-from configs.types import NAME_PATTERN, Items, Strict, fail
+from configs.base import NAME_PATTERN, Items, Strict, fail
 
 InstanceType = Annotated[
     StrictStr,

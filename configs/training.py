@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from configs.types import Items, RelPath, Strict, fail
+from configs.base import Items, RelPath, Strict, fail
 
 
 class Quality(Strict):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from aws_cdk import aws_sagemaker as sagemaker
 
 from configs.rollout import Rollout
-from configs.types import percent_of
+from configs.base import percent_of
 
 Endpoint = sagemaker.CfnEndpoint
 
