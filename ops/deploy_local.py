@@ -60,6 +60,12 @@ def cdk_environment(url: str) -> dict[str, str]:
     }
 
 
+def _cdk_output(result: subprocess.CompletedProcess[str]) -> str:
+    noise = ("NodeVersionSupportWarning", "node >=22", "upgrade to node", "a.co/", "--trace-")
+    lines = (result.stdout + result.stderr).splitlines()
+    return "\n".join(line for line in lines if not any(n in line for n in noise)).strip()
+
+
 def cdk(
     args: Sequence[str], env: Mapping[str, str], *, step: str, echo: bool = True
 ) -> subprocess.CompletedProcess[str]:
@@ -73,12 +79,6 @@ def cdk(
     if result.returncode != 0:
         raise StepFailed(step, _cdk_output(result))
     return result
-
-
-def _cdk_output(result: subprocess.CompletedProcess[str]) -> str:
-    noise = ("NodeVersionSupportWarning", "node >=22", "upgrade to node", "a.co/", "--trace-")
-    lines = (result.stdout + result.stderr).splitlines()
-    return "\n".join(line for line in lines if not any(n in line for n in noise)).strip()
 
 
 def synth(env: Mapping[str, str], outdir: Path, *, project_root: Path | None = None) -> None:

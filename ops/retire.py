@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from ops.assembly import read_stacks
 from ops.verify import stack_region
+from stacks.templates import read_assembly
 
 MODEL_TAG = "model"  # stacks.model_stack tags every stack with its model's name
 GONE = {"DELETE_COMPLETE"}
@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        stacks = read_stacks(args.assembly)
+        stacks = read_assembly(args.assembly)
     except FileNotFoundError as error:
         print(f"retire: {error}", file=sys.stderr)
         return 1

@@ -24,7 +24,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.assembly import StackArtifact, read_stacks
+from stacks.metadata import read_bundle
+from stacks.templates import StackTemplate, properties, read_assembly
 
 ENDPOINT = "AWS::SageMaker::Endpoint"
 ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
@@ -59,12 +60,12 @@ class Declared:
     sha256: str | None
 
 
-def declared(stack: StackArtifact) -> Declared:
+def declared(stack: StackTemplate) -> Declared:
     """Read the endpoint name, its config's logical id and rollback alarms from the template."""
     endpoints = stack.resources(ENDPOINT)
     if len(endpoints) != 1:
         raise ValueError(f"{stack.name}: expected one {ENDPOINT}, found {len(endpoints)}")
-    props = next(iter(endpoints.values())).get("Properties", {})
+    props = properties(next(iter(endpoints.values())))
     output = stack.template.get("Outputs", {}).get("EndpointName", {}).get("Value")
     name = output if isinstance(output, str) else props.get("EndpointName")
     if not isinstance(name, str):
@@ -84,12 +85,13 @@ def declared(stack: StackArtifact) -> Declared:
         alarm.get("AlarmName")
         for alarm in deployment.get("AutoRollbackConfiguration", {}).get("Alarms", [])
     )
+    bundle = stack.bundle
     return Declared(
         endpoint_name=name,
         config_logical_id=str(logical),
         rollback_alarms=alarms,
-        model=stack.bundle.get("model"),
-        sha256=stack.bundle.get("sha256"),
+        model=bundle.model if bundle else None,
+        sha256=bundle.sha256 if bundle else None,
     )
 
 
@@ -101,6 +103,28 @@ def _config_name(physical_id: str) -> str:
 def _same(a: str, b: str) -> bool:
     # SageMaker ARNs carry names lower-cased; names themselves are case-insensitive and unique.
     return a.lower() == b.lower()
+
+
+def check_response(http: Any, body: bytes, instances: Any) -> str | None:
+    """Why an invocation's response is wrong, or None if it has one prediction per instance."""
+    if http != 200:
+        return f"HTTP {http}"
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return f"response is not JSON: {body[:80]!r}"
+    predictions = payload.get("predictions") if isinstance(payload, dict) else None
+    if not isinstance(predictions, list):
+        return f"response has no `predictions` list: {str(payload)[:80]}"
+    if isinstance(instances, list) and len(predictions) != len(instances):
+        return f"{len(predictions)} prediction(s) for {len(instances)} instance(s)"
+    return None
+
+
+def _message(error: ClientError | BotoCoreError) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Message") or error)
+    return str(error)
 
 
 class Verifier:
@@ -117,64 +141,8 @@ class Verifier:
             self._clients[key] = self.session.client(service, region_name=region)
         return self._clients[key]
 
-    def check(self, stack: StackArtifact, region: str | None, *, smoke: bool) -> Result:
-        result = Result(stack.name)
-        try:
-            want = declared(stack)
-        except ValueError as error:
-            result.problems.append(str(error))
-            return result
-        result.endpoint = want.endpoint_name
-        cfn = self.client("cloudformation", region)
-        sagemaker = self.client("sagemaker", region)
-        try:
-            deployed = cfn.describe_stacks(StackName=stack.name)["Stacks"][0]
-            resources = cfn.describe_stack_resources(StackName=stack.name)["StackResources"]
-        except ClientError as error:
-            result.problems.append(f"stack `{stack.name}` is not deployed: {_message(error)}")
-            return result
-        status = deployed.get("StackStatus", "?")
-        if status.endswith("ROLLBACK_COMPLETE") or status.endswith("_FAILED"):
-            result.problems.append(f"stack `{stack.name}` is {status}")
-        self._check_bundle(stack, want, result, region)
-        physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
-        if want.config_logical_id not in physical:
-            result.problems.append(
-                f"the deployed stack has no EndpointConfig `{want.config_logical_id}`"
-            )
-            return result
-        expected = _config_name(physical[want.config_logical_id])
-        result.expected_config = expected
-        try:
-            endpoint = sagemaker.describe_endpoint(EndpointName=want.endpoint_name)
-        except ClientError as error:
-            result.problems.append(f"endpoint `{want.endpoint_name}` not found: {_message(error)}")
-            return result
-        result.status = endpoint.get("EndpointStatus", "?")
-        result.config = endpoint.get("EndpointConfigName", "?")
-        if result.status != "InService":
-            reason = endpoint.get("FailureReason")
-            result.problems.append(
-                f"endpoint `{want.endpoint_name}` is {result.status}"
-                + (f": {reason}" if reason else "")
-            )
-        elif not _same(result.config, expected):
-            fired = self._fired_alarms(want, physical, region)
-            because = (
-                f"; alarm(s) that fired: {', '.join(f'`{a}`' for a in fired)}"
-                if fired
-                else "; no rollback alarm is in ALARM or went there recently"
-            )
-            result.problems.append(
-                f"silent rollback: `{want.endpoint_name}` is InService on `{result.config}`, "
-                f"not on the stack's `{expected}`{because}"
-            )
-        if smoke and result.ok:
-            self._smoke(want, region, result)
-        return result
-
     def _check_bundle(
-        self, stack: StackArtifact, want: Declared, result: Result, region: str | None
+        self, stack: StackTemplate, want: Declared, result: Result, region: str | None
     ) -> None:
         if not want.sha256:
             return
@@ -188,8 +156,8 @@ class Verifier:
                 body = json.loads(body)
             except json.JSONDecodeError:
                 return
-        bundle = body.get("Metadata", {}).get("ModelBundle", {}) if isinstance(body, dict) else {}
-        deployed_sha = bundle.get("sha256")
+        bundle = read_bundle(body)
+        deployed_sha = bundle.sha256 if bundle else None
         if deployed_sha and deployed_sha != want.sha256:
             result.problems.append(
                 f"the deployed stack carries bundle {deployed_sha[:12]}, "
@@ -259,30 +227,64 @@ class Verifier:
             count = len(instances) if isinstance(instances, list) else "?"
             result.smoke = f"ok ({count} prediction(s))"
 
+    def check(self, stack: StackTemplate, region: str | None, *, smoke: bool) -> Result:
+        result = Result(stack.name)
+        try:
+            want = declared(stack)
+        except ValueError as error:
+            result.problems.append(str(error))
+            return result
+        result.endpoint = want.endpoint_name
+        cfn = self.client("cloudformation", region)
+        sagemaker = self.client("sagemaker", region)
+        try:
+            deployed = cfn.describe_stacks(StackName=stack.name)["Stacks"][0]
+            resources = cfn.describe_stack_resources(StackName=stack.name)["StackResources"]
+        except ClientError as error:
+            result.problems.append(f"stack `{stack.name}` is not deployed: {_message(error)}")
+            return result
+        status = deployed.get("StackStatus", "?")
+        if status.endswith("ROLLBACK_COMPLETE") or status.endswith("_FAILED"):
+            result.problems.append(f"stack `{stack.name}` is {status}")
+        self._check_bundle(stack, want, result, region)
+        physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
+        if want.config_logical_id not in physical:
+            result.problems.append(
+                f"the deployed stack has no EndpointConfig `{want.config_logical_id}`"
+            )
+            return result
+        expected = _config_name(physical[want.config_logical_id])
+        result.expected_config = expected
+        try:
+            endpoint = sagemaker.describe_endpoint(EndpointName=want.endpoint_name)
+        except ClientError as error:
+            result.problems.append(f"endpoint `{want.endpoint_name}` not found: {_message(error)}")
+            return result
+        result.status = endpoint.get("EndpointStatus", "?")
+        result.config = endpoint.get("EndpointConfigName", "?")
+        if result.status != "InService":
+            reason = endpoint.get("FailureReason")
+            result.problems.append(
+                f"endpoint `{want.endpoint_name}` is {result.status}"
+                + (f": {reason}" if reason else "")
+            )
+        elif not _same(result.config, expected):
+            fired = self._fired_alarms(want, physical, region)
+            because = (
+                f"; alarm(s) that fired: {', '.join(f'`{a}`' for a in fired)}"
+                if fired
+                else "; no rollback alarm is in ALARM or went there recently"
+            )
+            result.problems.append(
+                f"silent rollback: `{want.endpoint_name}` is InService on `{result.config}`, "
+                f"not on the stack's `{expected}`{because}"
+            )
+        if smoke and result.ok:
+            self._smoke(want, region, result)
+        return result
 
-def check_response(http: Any, body: bytes, instances: Any) -> str | None:
-    """Why an invocation's response is wrong, or None if it has one prediction per instance."""
-    if http != 200:
-        return f"HTTP {http}"
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return f"response is not JSON: {body[:80]!r}"
-    predictions = payload.get("predictions") if isinstance(payload, dict) else None
-    if not isinstance(predictions, list):
-        return f"response has no `predictions` list: {str(payload)[:80]}"
-    if isinstance(instances, list) and len(predictions) != len(instances):
-        return f"{len(predictions)} prediction(s) for {len(instances)} instance(s)"
-    return None
 
-
-def _message(error: ClientError | BotoCoreError) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Message") or error)
-    return str(error)
-
-
-def select(stacks: Sequence[StackArtifact], patterns: Sequence[str]) -> list[StackArtifact]:
+def select(stacks: Sequence[StackTemplate], patterns: Sequence[str]) -> list[StackTemplate]:
     return [s for s in stacks if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]
 
 
@@ -335,7 +337,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        stacks = select(read_stacks(args.assembly), args.stacks)
+        stacks = select(read_assembly(args.assembly), args.stacks)
     except FileNotFoundError as error:
         print(f"verify: {error}", file=sys.stderr)
         return 1
