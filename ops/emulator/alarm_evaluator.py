@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import threading
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -170,12 +171,54 @@ def record_transition(
         alarm_history.action(account_id, region, alarm_name=alarm.name, arn=arn, error=error, at=at)
 
 
+def _metrics_of(alarm: Any) -> set[tuple[str, str]]:
+    """(namespace, metric name) of every metric the alarm reads."""
+    if not alarm.metric_data_queries:
+        return {(str(alarm.namespace), str(alarm.metric_name))}
+    return {
+        (str(q.metric_stat.metric.namespace), str(q.metric_stat.metric.metric_name))
+        for q in alarm.metric_data_queries
+        if q.metric_stat is not None
+    }
+
+
+class Recent:
+    """A backend's data points by metric, taken in as they arrive and dropped once no alarm's
+    evaluation range reaches them, so an evaluation reads its own metrics' recent points
+    instead of every point the account ever published."""
+
+    def __init__(self) -> None:
+        self._taken = 0
+        self._by_metric: defaultdict[tuple[str, str], list[Any]] = defaultdict(list)
+
+    def take(self, metric_data: list[Any]) -> None:
+        if len(metric_data) < self._taken:  # the backend was reset
+            self._taken = 0
+            self._by_metric.clear()
+        for datum in metric_data[self._taken :]:
+            self._by_metric[(datum.namespace, datum.name)].append(datum)
+        self._taken += len(metric_data) - self._taken
+
+    def drop_before(self, seconds: float) -> None:
+        for key, data in list(self._by_metric.items()):
+            kept = [d for d in data if alarms._epoch(d.timestamp) >= seconds]
+            if len(kept) != len(data):
+                self._by_metric[key] = kept
+
+    def of(self, alarm: Any) -> list[Any]:
+        found: list[Any] = []
+        for key in _metrics_of(alarm):
+            found += self._by_metric.get(key, [])
+        return found
+
+
 class Evaluator:
     """Evaluates alarms when their period completes; `start()` runs it on a thread."""
 
     def __init__(self, *, clock: Clock) -> None:
         self.clock = clock
         self._evaluated: dict[tuple[str, str, str], float] = {}
+        self._recent: dict[tuple[str, str], Recent] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -185,11 +228,15 @@ class Evaluator:
         seconds = at.timestamp()
         changes = []
         for account_id, region, backend in _backends():
-            data = list(backend.metric_data)
+            recent = self._recent.setdefault((account_id, region), Recent())
+            due_alarms = []
+            reach = 0.0  # the longest evaluation range, in real seconds
             for alarm in list(backend.alarms.values()):
                 if alarm.rule is not None:  # composite alarms are not evaluated here
                     continue
                 period = alarms.period_of(alarm) / self.clock.scale
+                count = int(alarm.evaluation_periods) + alarms.EXTRA_RANGE_PERIODS
+                reach = max(reach, period * (count + 1))
                 cadence = min(alarms.period_of(alarm), alarms.EVALUATION_CADENCE_S)
                 due = math.floor(seconds / (cadence / self.clock.scale))
                 key = (account_id, region, alarm.name)
@@ -197,10 +244,15 @@ class Evaluator:
                     continue
                 self._evaluated[key] = due
                 windows = alarms.Windows(
-                    end=math.floor(seconds / period) * period,
-                    length=period,
-                    count=int(alarm.evaluation_periods) + alarms.EXTRA_RANGE_PERIODS,
+                    end=math.floor(seconds / period) * period, length=period, count=count
                 )
+                due_alarms.append((alarm, windows))
+            if not due_alarms:
+                continue
+            recent.take(backend.metric_data)
+            recent.drop_before(seconds - reach)
+            for alarm, windows in due_alarms:
+                data = recent.of(alarm)
                 change = self._evaluate_one(account_id, region, alarm, data, windows, at)
                 if change is not None:
                     changes.append(change)
