@@ -16,7 +16,7 @@ import aws_cdk as cdk
 from bundler import BundleError
 from configs.errors import ConfigError
 from configs.loader import Project, load_project
-from stacks.assembly import add_stacks, parse_selection
+from stacks.app_stacks import add_stacks, parse_selection
 
 ROOT = Path(__file__).resolve().parent
 

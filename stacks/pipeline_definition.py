@@ -12,53 +12,53 @@ timestamped key while a pipeline is defined, and `ModelStep` wants a `ModelBuild
 suite rebuilds the same pipeline with those classes and compares the JSON.
 
 Values only CloudFormation knows (the role ARN, bucket, group name, the code archive's URL) are
-`${Name}` placeholders that the construct fills with `Fn::Sub`, so the JSON text depends on the
-config alone: the same config gives the same bytes. Importing the SDK takes seconds, so finished
-definitions are remembered on disk by the sha256 of their inputs and the SDK's version, like the
-image look-ups in `stacks.images`.
+`${Name}` placeholders that the construct fills with `Fn::Sub`
+(`stacks.constructs.pipeline_contract`), so the JSON text depends on the config alone: the same
+config gives the same bytes. Importing the SDK takes seconds, so finished definitions are
+remembered in the synth memo (`stacks.memo`) by the sha256 of their inputs and the SDK's
+version, beside the image look-ups.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from configs.training import Quality, Training
-from stacks.images import _sdk_version
+from stacks.constructs.pipeline_contract import (
+    ARTIFACT_BUCKET,
+    CHECKPOINT_PREFIX,
+    CODE_URI,
+    MODEL_PACKAGE_GROUP,
+    OUTPUT_PREFIX,
+    PLACEHOLDERS,
+    ROLE_ARN,
+    placeholder,
+)
+from stacks.memo import JsonMemo
+from stacks.sdk import sdk_version, without_telemetry
 
 DEFINITION_VERSION = "2020-12-01"
-MEMO_FILE = "pipeline-definitions.json"
 # Remembered definitions are redone when this generator changes.
 GENERATOR_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
-# Placeholders the construct substitutes (Fn::Sub).
-ROLE_ARN = "RoleArn"
-ARTIFACT_BUCKET = "ArtifactBucket"
-CODE_URI = "CodeUri"
-MODEL_PACKAGE_GROUP = "ModelPackageGroup"
-PLACEHOLDERS = (ROLE_ARN, ARTIFACT_BUCKET, CODE_URI, MODEL_PACKAGE_GROUP)
-
-# Step names; EventBridge rules and tests refer to them.
+# Step names; tests refer to them.
 TRAIN_STEP = "Train"
 CHECK_STEP = "CheckQuality"
 REGISTER_STEP = "Register"
 FAIL_STEP = "QualityBarNotMet"
 
-# Prefixes of the artifact bucket the pipeline writes; its role may write nothing else.
-OUTPUT_PREFIX = "training/output"
-CHECKPOINT_PREFIX = "training/checkpoints"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 # Where SageMaker extracts the served archive's code/ folder (SAGEMAKER_SUBMIT_DIRECTORY).
 SERVING_CODE_DIR = "/opt/ml/model/code"
 CONTENT_TYPES = ("application/json",)
+# Member names the SDK's serializer spells differently from the API (it capitalises words).
+_API_NAMES = {"SupportedResponseMimeTypes": "SupportedResponseMIMETypes"}
 
 
 def metric_regex(name: str) -> str:
@@ -108,207 +108,9 @@ class PipelineInputs:
         data["training"] = self.training.model_dump(mode="json")
         data["quality"] = self.quality.model_dump(mode="json")
         data["generator"] = GENERATOR_VERSION
-        data["sdk"] = _sdk_version()
+        data["sdk"] = sdk_version()
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
-
-
-def placeholder(name: str) -> str:
-    return "${" + name + "}"
-
-
-def build_definition(inputs: PipelineInputs) -> str:
-    """The pipeline definition JSON (keys sorted, compact), with `${Name}` placeholders."""
-    os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
-    # The API's shapes (the package's namespace mixes in model-card shapes of the same names).
-    shapes = importlib.import_module("sagemaker.core.shapes.shapes")
-    from sagemaker.core.utils.utils import serialize
-    from sagemaker.core.workflow.conditions import (
-        ConditionGreaterThanOrEqualTo,
-        ConditionLessThanOrEqualTo,
-    )
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join
-    from sagemaker.core.workflow.parameters import ParameterString
-    from sagemaker.core.workflow.properties import Properties
-
-    training, quality = inputs.training, inputs.quality
-    exprs = _Expressions()
-
-    parameters = []
-    channels = []
-    metadata: dict[str, Any] = {
-        "model": inputs.model_name,
-        "training-code-sha256": inputs.code_sha256,
-        "quality-metric": quality.metric,
-        "quality-threshold": _number(quality.threshold),
-    }
-    for channel, source in sorted(training.inputs.items()):
-        uri = ParameterString(parameter_name(channel, "Uri"), default_value=source.s3_uri)
-        parameters.append(uri)
-        metadata[f"input-{channel}-uri"] = exprs.ref(uri.expr)
-        if source.version_id is not None:
-            version = ParameterString(
-                parameter_name(channel, "Version"), default_value=source.version_id
-            )
-            parameters.append(version)
-            metadata[f"input-{channel}-version"] = exprs.ref(version.expr)
-        channels.append(
-            shapes.Channel(
-                channel_name=channel,
-                content_type=source.content_type,
-                data_source=shapes.DataSource(
-                    s3_data_source=shapes.S3DataSource(
-                        s3_data_type="S3Prefix",
-                        s3_uri=exprs.ref(uri.expr),
-                        s3_data_distribution_type="FullyReplicated",
-                    )
-                ),
-            )
-        )
-
-    bucket = f"s3://{placeholder(ARTIFACT_BUCKET)}"
-    checkpoint_uri = Join(
-        on="/",
-        values=[f"{bucket}/{CHECKPOINT_PREFIX}", ExecutionVariables.PIPELINE_EXECUTION_ID],
-    )
-    metric_names = sorted({quality.metric, *training.metrics})
-    # What SDK v2's PyTorch estimator sets for the training toolkit in the image: the script,
-    # its archive, and torch_distributed. Values are JSON-encoded, as the toolkit decodes them.
-    hyperparameters = {
-        name: json.dumps(value) for name, value in sorted(training.hyperparameters.items())
-    }
-    hyperparameters.update(
-        {
-            "sagemaker_program": json.dumps(inputs.program),
-            "sagemaker_submit_directory": json.dumps(placeholder(CODE_URI)),
-            "sagemaker_region": json.dumps(inputs.region),
-            "sagemaker_container_log_level": "20",
-        }
-    )
-    if training.distribution == "torch_distributed":
-        hyperparameters["sagemaker_torch_distributed_enabled"] = "true"
-
-    train_request = dict(
-        algorithm_specification=shapes.AlgorithmSpecification(
-            training_image=inputs.training_image,
-            training_input_mode="File",
-            metric_definitions=[
-                shapes.MetricDefinition(name=name, regex=metric_regex(name))
-                for name in metric_names
-            ],
-            enable_sage_maker_metrics_time_series=True,
-        ),
-        role_arn=placeholder(ROLE_ARN),
-        hyper_parameters=hyperparameters,
-        input_data_config=channels,
-        output_data_config=shapes.OutputDataConfig(s3_output_path=f"{bucket}/{OUTPUT_PREFIX}"),
-        resource_config=shapes.ResourceConfig(
-            instance_type=training.instance_type,
-            instance_count=training.instance_count,
-            volume_size_in_gb=training.volume_gb,
-        ),
-        stopping_condition=shapes.StoppingCondition(
-            max_runtime_in_seconds=training.max_runtime_seconds,
-            max_wait_time_in_seconds=training.max_wait_seconds if training.spot else None,
-        ),
-        enable_managed_spot_training=training.spot,
-        checkpoint_config=shapes.CheckpointConfig(
-            s3_uri=exprs.ref(checkpoint_uri.expr), local_path=CHECKPOINT_LOCAL_PATH
-        ),
-    )
-    train_args = _pascal(serialize({k: v for k, v in train_request.items() if v is not None}))
-
-    train_properties = Properties(step_name=TRAIN_STEP, shape_name="DescribeTrainingJobResponse")
-    metric = train_properties.FinalMetricDataList[quality.metric].Value
-    model_data = train_properties.ModelArtifacts.S3ModelArtifacts
-
-    container = shapes.ModelPackageContainerDefinition(
-        image=inputs.inference_image,
-        model_data_url=exprs.ref(model_data.expr),
-        environment={
-            "SAGEMAKER_PROGRAM": inputs.serving_entry_point,
-            "SAGEMAKER_SUBMIT_DIRECTORY": SERVING_CODE_DIR,
-            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-            "SAGEMAKER_REGION": inputs.region,
-        },
-        framework="PYTORCH",
-        framework_version=inputs.framework_version or None,
-    )
-    register_args = _api_names(
-        serialize(
-            {
-                "ModelPackageGroupName": placeholder(MODEL_PACKAGE_GROUP),
-                "ModelApprovalStatus": "PendingManualApproval",
-                "InferenceSpecification": shapes.InferenceSpecification(
-                    containers=[container],
-                    supported_content_types=list(CONTENT_TYPES),
-                    supported_response_mime_types=list(CONTENT_TYPES),
-                    supported_realtime_inference_instance_types=[inputs.serving_instance_type],
-                ),
-                "CustomerMetadataProperties": metadata,
-            }
-        )
-    )
-
-    condition_type = (
-        ConditionGreaterThanOrEqualTo if quality.greater_is_better else ConditionLessThanOrEqualTo
-    )
-    condition = condition_type(left=metric, right=quality.threshold)
-    condition_request = {
-        "Type": condition.condition_type.value,
-        "LeftValue": metric.expr,
-        "RightValue": quality.threshold,
-    }
-    bar = "at least" if quality.greater_is_better else "at most"
-    message = Join(
-        on=" ",
-        values=[
-            f"held-out {quality.metric}",
-            metric,
-            f"did not reach the bar ({bar} {_number(quality.threshold)}); nothing registered",
-        ],
-    )
-    definition: dict[str, Any] = {
-        "Version": DEFINITION_VERSION,
-        "Metadata": {},
-        "Parameters": [p.to_request() for p in parameters],
-        "PipelineExperimentConfig": None,
-        "MlflowConfig": None,
-        "Steps": [
-            {"Name": TRAIN_STEP, "Type": "Training", "Arguments": exprs.expand(train_args)},
-            {
-                "Name": CHECK_STEP,
-                "Type": "Condition",
-                "Arguments": {
-                    "Conditions": [condition_request],
-                    "IfSteps": [
-                        {
-                            "Name": REGISTER_STEP,
-                            "Type": "RegisterModel",
-                            "Arguments": exprs.expand(register_args),
-                        }
-                    ],
-                    "ElseSteps": [
-                        {
-                            "Name": FAIL_STEP,
-                            "Type": "Fail",
-                            "Arguments": {"ErrorMessage": message.expr},
-                        }
-                    ],
-                },
-            },
-        ],
-    }
-    text = json.dumps(definition, sort_keys=True, separators=(",", ":"))
-    stray = text
-    for name in PLACEHOLDERS:
-        stray = stray.replace(placeholder(name), "")
-    if "${" in stray:
-        raise ValueError(
-            "the definition holds a '${' that is not a placeholder; Fn::Sub would read it"
-        )
-    return text
 
 
 class _Expressions:
@@ -333,8 +135,10 @@ class _Expressions:
         return value
 
 
-# Member names the SDK's serializer spells differently from the API (it capitalises words).
-_API_NAMES = {"SupportedResponseMimeTypes": "SupportedResponseMIMETypes"}
+def _shapes() -> Any:
+    """The API's request shapes (the package's namespace mixes in model-card shapes of the
+    same names)."""
+    return importlib.import_module("sagemaker.core.shapes.shapes")
 
 
 def _api_names(value: Any) -> Any:
@@ -358,51 +162,247 @@ def _number(value: float) -> str:
     return format(value, "g")
 
 
-class DefinitionCache:
-    """Definitions remembered on disk by the sha256 of their inputs; losing it only costs time.
+@dataclass(frozen=True)
+class _DeclaredInputs:
+    """The training inputs as pipeline parameters, the job's channels that read them, and the
+    metadata entries that record them on the registered package."""
 
-    Args:
-        memo_dir: folder for the memo file (the bundle cache); None keeps nothing.
-    """
+    parameters: list[Any]
+    channels: list[Any]
+    metadata: dict[str, Any]
 
-    def __init__(self, memo_dir: Path | None) -> None:
-        self.path = memo_dir / MEMO_FILE if memo_dir is not None else None
-        self.memo: dict[str, str] = self._load()
-        self.changed = False
 
-    def definition(self, inputs: PipelineInputs) -> str:
-        key = inputs.key()
-        text = self.memo.get(key)
-        if text is None:
-            text = build_definition(inputs)
-            self.memo[key] = text
-            self.changed = True
-        return text
+def _declared_inputs(training: Training, exprs: _Expressions) -> _DeclaredInputs:
+    """One `Input<Channel>Uri` parameter per input (and `...Version` when pinned), each
+    defaulting to the config's value, so an execution may point at other data."""
+    from sagemaker.core.workflow.parameters import ParameterString
 
-    def save(self) -> None:
-        if not self.changed or self.path is None:
-            return
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{MEMO_FILE}.", suffix=".partial", dir=self.path.parent
+    shapes = _shapes()
+    declared = _DeclaredInputs(parameters=[], channels=[], metadata={})
+    for channel, source in sorted(training.inputs.items()):
+        uri = ParameterString(parameter_name(channel, "Uri"), default_value=source.s3_uri)
+        declared.parameters.append(uri)
+        declared.metadata[f"input-{channel}-uri"] = exprs.ref(uri.expr)
+        if source.version_id is not None:
+            version = ParameterString(
+                parameter_name(channel, "Version"), default_value=source.version_id
             )
-            try:
-                with os.fdopen(fd, "w") as handle:
-                    json.dump(self.memo, handle, indent=1, sort_keys=True)
-                Path(tmp).replace(self.path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    Path(tmp).unlink()
-        self.changed = False
+            declared.parameters.append(version)
+            declared.metadata[f"input-{channel}-version"] = exprs.ref(version.expr)
+        declared.channels.append(
+            shapes.Channel(
+                channel_name=channel,
+                content_type=source.content_type,
+                data_source=shapes.DataSource(
+                    s3_data_source=shapes.S3DataSource(
+                        s3_data_type="S3Prefix",
+                        s3_uri=exprs.ref(uri.expr),
+                        s3_data_distribution_type="FullyReplicated",
+                    )
+                ),
+            )
+        )
+    return declared
 
-    def _load(self) -> dict[str, str]:
-        if self.path is None:
-            return {}
-        try:
-            loaded = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(loaded, dict):
-            return {}
-        return {str(k): str(v) for k, v in loaded.items() if isinstance(v, str)}
+
+def _hyperparameters(inputs: PipelineInputs) -> dict[str, str]:
+    """The config's hyperparameters plus what SDK v2's PyTorch estimator sets for the training
+    toolkit in the image: the script, its archive, and torch_distributed. Values are
+    JSON-encoded, as the toolkit decodes them."""
+    training = inputs.training
+    hyperparameters = {
+        name: json.dumps(value) for name, value in sorted(training.hyperparameters.items())
+    }
+    hyperparameters.update(
+        {
+            "sagemaker_program": json.dumps(inputs.program),
+            "sagemaker_submit_directory": json.dumps(placeholder(CODE_URI)),
+            "sagemaker_region": json.dumps(inputs.region),
+            "sagemaker_container_log_level": "20",
+        }
+    )
+    if training.distribution == "torch_distributed":
+        hyperparameters["sagemaker_torch_distributed_enabled"] = "true"
+    return hyperparameters
+
+
+def _train_step(inputs: PipelineInputs, channels: list[Any], exprs: _Expressions) -> dict[str, Any]:
+    """Train: one training job on spot capacity (when configured), checkpointed per execution."""
+    from sagemaker.core.utils.utils import serialize
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
+
+    shapes = _shapes()
+    training = inputs.training
+    bucket = f"s3://{placeholder(ARTIFACT_BUCKET)}"
+    checkpoint_uri = Join(
+        on="/",
+        values=[f"{bucket}/{CHECKPOINT_PREFIX}", ExecutionVariables.PIPELINE_EXECUTION_ID],
+    )
+    metric_names = sorted({inputs.quality.metric, *training.metrics})
+    request = dict(
+        algorithm_specification=shapes.AlgorithmSpecification(
+            training_image=inputs.training_image,
+            training_input_mode="File",
+            metric_definitions=[
+                shapes.MetricDefinition(name=name, regex=metric_regex(name))
+                for name in metric_names
+            ],
+            enable_sage_maker_metrics_time_series=True,
+        ),
+        role_arn=placeholder(ROLE_ARN),
+        hyper_parameters=_hyperparameters(inputs),
+        input_data_config=channels,
+        output_data_config=shapes.OutputDataConfig(s3_output_path=f"{bucket}/{OUTPUT_PREFIX}"),
+        resource_config=shapes.ResourceConfig(
+            instance_type=training.instance_type,
+            instance_count=training.instance_count,
+            volume_size_in_gb=training.volume_gb,
+        ),
+        stopping_condition=shapes.StoppingCondition(
+            max_runtime_in_seconds=training.max_runtime_seconds,
+            max_wait_time_in_seconds=training.max_wait_seconds if training.spot else None,
+        ),
+        enable_managed_spot_training=training.spot,
+        checkpoint_config=shapes.CheckpointConfig(
+            s3_uri=exprs.ref(checkpoint_uri.expr), local_path=CHECKPOINT_LOCAL_PATH
+        ),
+    )
+    arguments = _pascal(serialize({k: v for k, v in request.items() if v is not None}))
+    return {"Name": TRAIN_STEP, "Type": "Training", "Arguments": exprs.expand(arguments)}
+
+
+def _train_outputs(metric_name: str) -> tuple[Any, Any]:
+    """The Train step's held-out metric and model artifact, as step properties."""
+    from sagemaker.core.workflow.properties import Properties
+
+    train = Properties(step_name=TRAIN_STEP, shape_name="DescribeTrainingJobResponse")
+    return train.FinalMetricDataList[metric_name].Value, train.ModelArtifacts.S3ModelArtifacts
+
+
+def _register_step(
+    inputs: PipelineInputs, model_data: Any, metadata: Mapping[str, Any], exprs: _Expressions
+) -> dict[str, Any]:
+    """Register: the trained model as a package of the group, waiting for manual approval,
+    with the serving image and settings the endpoint would use."""
+    from sagemaker.core.utils.utils import serialize
+
+    shapes = _shapes()
+    quality = inputs.quality
+    container = shapes.ModelPackageContainerDefinition(
+        image=inputs.inference_image,
+        model_data_url=exprs.ref(model_data.expr),
+        environment={
+            "SAGEMAKER_PROGRAM": inputs.serving_entry_point,
+            "SAGEMAKER_SUBMIT_DIRECTORY": SERVING_CODE_DIR,
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+            "SAGEMAKER_REGION": inputs.region,
+        },
+        framework="PYTORCH",
+        framework_version=inputs.framework_version or None,
+    )
+    arguments = _api_names(
+        serialize(
+            {
+                "ModelPackageGroupName": placeholder(MODEL_PACKAGE_GROUP),
+                "ModelApprovalStatus": "PendingManualApproval",
+                "InferenceSpecification": shapes.InferenceSpecification(
+                    containers=[container],
+                    supported_content_types=list(CONTENT_TYPES),
+                    supported_response_mime_types=list(CONTENT_TYPES),
+                    supported_realtime_inference_instance_types=[inputs.serving_instance_type],
+                ),
+                "CustomerMetadataProperties": {
+                    "model": inputs.model_name,
+                    "training-code-sha256": inputs.code_sha256,
+                    "quality-metric": quality.metric,
+                    "quality-threshold": _number(quality.threshold),
+                    **metadata,
+                },
+            }
+        )
+    )
+    return {"Name": REGISTER_STEP, "Type": "RegisterModel", "Arguments": exprs.expand(arguments)}
+
+
+def _fail_step(quality: Quality, metric: Any) -> dict[str, Any]:
+    """QualityBarNotMet: the execution fails, saying the metric and the bar it missed."""
+    from sagemaker.core.workflow.functions import Join
+
+    bar = "at least" if quality.greater_is_better else "at most"
+    message = Join(
+        on=" ",
+        values=[
+            f"held-out {quality.metric}",
+            metric,
+            f"did not reach the bar ({bar} {_number(quality.threshold)}); nothing registered",
+        ],
+    )
+    return {"Name": FAIL_STEP, "Type": "Fail", "Arguments": {"ErrorMessage": message.expr}}
+
+
+def _check_step(
+    quality: Quality, metric: Any, *, register: dict[str, Any], fail: dict[str, Any]
+) -> dict[str, Any]:
+    """CheckQuality: register when the metric clears the bar, else fail."""
+    from sagemaker.core.workflow.conditions import (
+        ConditionGreaterThanOrEqualTo,
+        ConditionLessThanOrEqualTo,
+    )
+
+    condition_type = (
+        ConditionGreaterThanOrEqualTo if quality.greater_is_better else ConditionLessThanOrEqualTo
+    )
+    condition = condition_type(left=metric, right=quality.threshold)
+    return {
+        "Name": CHECK_STEP,
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [
+                {
+                    "Type": condition.condition_type.value,
+                    "LeftValue": metric.expr,
+                    "RightValue": quality.threshold,
+                }
+            ],
+            "IfSteps": [register],
+            "ElseSteps": [fail],
+        },
+    }
+
+
+def build_definition(inputs: PipelineInputs) -> str:
+    """The pipeline definition JSON (keys sorted, compact), with `${Name}` placeholders."""
+    without_telemetry()
+    exprs = _Expressions()
+    declared = _declared_inputs(inputs.training, exprs)
+    train = _train_step(inputs, declared.channels, exprs)
+    metric, model_data = _train_outputs(inputs.quality.metric)
+    check = _check_step(
+        inputs.quality,
+        metric,
+        register=_register_step(inputs, model_data, declared.metadata, exprs),
+        fail=_fail_step(inputs.quality, metric),
+    )
+    definition: dict[str, Any] = {
+        "Version": DEFINITION_VERSION,
+        "Metadata": {},
+        "Parameters": [p.to_request() for p in declared.parameters],
+        "PipelineExperimentConfig": None,
+        "MlflowConfig": None,
+        "Steps": [train, check],
+    }
+    text = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+    stray = text
+    for name in PLACEHOLDERS:
+        stray = stray.replace(placeholder(name), "")
+    if "${" in stray:
+        raise ValueError(
+            "the definition holds a '${' that is not a placeholder; Fn::Sub would read it"
+        )
+    return text
+
+
+def pipeline_definition(inputs: PipelineInputs, *, memo: JsonMemo) -> str:
+    """`build_definition`, remembered in `memo` by the sha256 of the inputs."""
+    return memo.remember(inputs.key(), lambda: build_definition(inputs))

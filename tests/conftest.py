@@ -25,7 +25,7 @@ class Synthesized:
 
     outdir: Path
     templates: dict[str, dict[str, Any]]
-    built: Any  # stacks.assembly.Built
+    built: Any  # stacks.app_stacks.Built
     project: Any  # configs.loader.Project
 
     def template(self, stack_name: str) -> Any:
@@ -39,7 +39,7 @@ def synthesize(root: Path, outdir: Path, cache_dir: Path) -> Synthesized:
     from aws_cdk import App
 
     from configs.loader import load_project
-    from stacks.assembly import add_stacks
+    from stacks.app_stacks import add_stacks
 
     project = load_project(root)
     # The same context the CLI passes from cdk.json, so templates match `npx cdk synth`.

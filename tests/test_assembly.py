@@ -12,8 +12,9 @@ from aws_cdk import App
 
 from configs.errors import ConfigError
 from configs.loader import load_project
-from stacks import assembly, images
-from stacks.assembly import add_stacks, parse_selection
+from stacks import app_stacks, images
+from stacks.app_stacks import add_stacks, parse_selection
+from stacks.memo import JsonMemo
 from tests.conftest import ROOT
 
 CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -43,13 +44,13 @@ def test_unselected_models_are_not_bundled(
 ) -> None:
     project = load_project(two_models(project_copy))
     bundled: list[Path] = []
-    real_build = assembly.build
+    real_build = app_stacks.build
 
     def recording_build(spec: Any, cache_dir: Path) -> Any:
         bundled.append(spec.model_dir)
         return real_build(spec, cache_dir)
 
-    monkeypatch.setattr(assembly, "build", recording_build)
+    monkeypatch.setattr(app_stacks, "build", recording_build)
     built = add_stacks(
         App(outdir=str(tmp_path / "out"), context=CONTEXT),
         project,
@@ -72,16 +73,16 @@ def test_a_selection_matching_nothing_is_a_config_error(project_copy: Path, tmp_
 def test_image_look_ups_are_remembered_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = images.ImageResolver(tmp_path)
-    uri = first.inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
+    first = JsonMemo.in_folder(tmp_path)
+    uri = images.ImageResolver(first).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
     assert uri.endswith("/pytorch-inference:2.6-cpu-py312")
     first.save()
 
     def no_sdk(*args: object) -> str:
         raise AssertionError("asked the SDK again")
 
-    monkeypatch.setattr(images, "inference_image", no_sdk)
-    second = images.ImageResolver(tmp_path)
+    monkeypatch.setattr(images, "sdk_image_uri", no_sdk)
+    second = images.ImageResolver(JsonMemo.in_folder(tmp_path))
     assert second.inference_image("2.6", "py312", "eu-west-1", "ml.m5.large") == uri
     with pytest.raises(AssertionError, match="asked the SDK again"):
         second.inference_image("2.6", "py312", "eu-west-1", "ml.g5.xlarge")
@@ -90,13 +91,42 @@ def test_image_look_ups_are_remembered_on_disk(
 def test_the_memo_is_keyed_by_the_sdk_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    images.ImageResolver(tmp_path).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
-    resolver = images.ImageResolver(tmp_path)
-    resolver.inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
-    resolver.save()
-    monkeypatch.setattr(images, "_sdk_version", lambda: "sagemaker-core==0.0.0")
-    monkeypatch.setattr(images, "inference_image", lambda *args: "asked")
+    images.ImageResolver(JsonMemo.in_folder(tmp_path)).inference_image(
+        "2.6", "py312", "eu-west-1", "ml.m5.large"
+    )
+    memo = JsonMemo.in_folder(tmp_path)
+    images.ImageResolver(memo).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
+    memo.save()
+    monkeypatch.setattr(images, "sdk_version", lambda: "sagemaker-core==0.0.0")
+    monkeypatch.setattr(images, "sdk_image_uri", lambda *args: "asked")
     assert (
-        images.ImageResolver(tmp_path).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
+        images.ImageResolver(JsonMemo.in_folder(tmp_path)).inference_image(
+            "2.6", "py312", "eu-west-1", "ml.m5.large"
+        )
         == "asked"
     )
+
+
+def test_pipeline_definitions_share_the_memo_with_image_look_ups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stacks import pipeline_definition
+    from tests.test_training_pipeline import _inputs
+
+    memo = JsonMemo.in_folder(tmp_path)
+    uri = images.ImageResolver(memo).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
+    definition = pipeline_definition.pipeline_definition(_inputs(), memo=memo)
+    memo.save()
+
+    def no_sdk(*args: object) -> str:
+        raise AssertionError("asked the SDK again")
+
+    monkeypatch.setattr(images, "sdk_image_uri", no_sdk)
+    monkeypatch.setattr(pipeline_definition, "build_definition", no_sdk)
+    again = JsonMemo.in_folder(tmp_path)
+    assert pipeline_definition.pipeline_definition(_inputs(), memo=again) == definition
+    assert (
+        images.ImageResolver(again).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
+        == uri
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["sdk-memo.json"]

@@ -54,7 +54,7 @@ def taskcat_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from app import with_target
     from configs.loader import load_project
-    from stacks.assembly import add_stacks
+    from stacks.app_stacks import add_stacks
 
     root = tmp_path_factory.mktemp("taskcat")
     shutil.copy(ROOT / ".taskcat.yml", root / ".taskcat.yml")

@@ -17,10 +17,10 @@ from aws_cdk.assertions import Match
 from configs.errors import ConfigError
 from configs.loader import load_project
 from configs.training import Quality, Training
+from stacks.constructs.pipeline_contract import PLACEHOLDERS
 from stacks.pipeline_definition import (
     CHECK_STEP,
     FAIL_STEP,
-    PLACEHOLDERS,
     REGISTER_STEP,
     TRAIN_STEP,
     PipelineInputs,

@@ -268,10 +268,10 @@ def test_serverless_cannot_serve_uncompressed(project_copy: Path) -> None:
 def test_a_model_too_large_for_the_upload_function_is_a_config_error(
     project_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import stacks.assembly
+    import stacks.app_stacks
 
     _with_artifact(project_copy, compression="none")
-    monkeypatch.setattr(stacks.assembly, "fits", lambda size: False)
+    monkeypatch.setattr(stacks.app_stacks, "fits", lambda size: False)
     with pytest.raises(ConfigError) as error:
         synthesize(project_copy, tmp_path / "out", tmp_path / "bundles")
     message = str(error.value)

@@ -22,7 +22,7 @@ from stacks.constructs.iam import (
     split_s3_uri,
 )
 from stacks.constructs.model_registry import ModelRegistry
-from stacks.pipeline_definition import (
+from stacks.constructs.pipeline_contract import (
     ARTIFACT_BUCKET,
     CHECKPOINT_PREFIX,
     CODE_URI,
@@ -70,7 +70,7 @@ class TrainingPipeline(Construct):
 
     Args:
         pipeline_name: `<environment>-<model>-training`.
-        definition: the definition JSON with `${Name}` placeholders (stacks.pipeline_definition).
+        definition: the definition JSON with `${Name}` placeholders (pipeline_contract).
         code: the training code archive (its URL becomes sagemaker_submit_directory).
         artifacts: the model's artifact bucket.
         registry: the model package group the pipeline registers into.
