@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,6 +30,8 @@ from stacks.templates import StackTemplate, properties, read_assembly
 ENDPOINT = "AWS::SageMaker::Endpoint"
 ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
 EXAMPLE = "example.json"
+# The AWS services the checks call.
+Service = Literal["cloudformation", "cloudwatch", "sagemaker", "sagemaker-runtime"]
 
 
 @dataclass
@@ -135,7 +137,7 @@ class Verifier:
         self.root = root
         self._clients: dict[tuple[str, str | None], Any] = {}
 
-    def client(self, service: str, region: str | None) -> Any:
+    def client(self, service: Service, region: str | None) -> Any:
         key = (service, region)
         if key not in self._clients:
             self._clients[key] = self.session.client(service, region_name=region)

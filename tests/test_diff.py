@@ -56,6 +56,7 @@ def edited(head: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -
 
 
 def resource(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    found: dict[str, Any]
     (found,) = [r for r in template["Resources"].values() if r["Type"] == kind]
     return found
 

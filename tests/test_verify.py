@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from ops.__main__ import main
 from ops.verify import check_response
+from stacks.templates import read_template, resources_of
 
 STACK = "Staging-iris"
 REGION = "eu-west-1"
@@ -30,11 +31,11 @@ def assembly(synth, tmp_path: Path) -> Path:
 
 
 def _template(assembly: Path) -> dict[str, Any]:
-    return json.loads((assembly / f"{STACK}.template.json").read_text())
+    return read_template(assembly / f"{STACK}.template.json")
 
 
 def _logical(template: dict[str, Any], kind: str) -> str:
-    (logical,) = [k for k, r in template["Resources"].items() if r["Type"] == kind]
+    (logical,) = resources_of(template, kind)
     return logical
 
 
