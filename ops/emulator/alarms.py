@@ -186,18 +186,11 @@ def _returns_data(query: Any) -> bool:
     return str(query.return_data).lower() not in ("false", "0")
 
 
-def alarm_series(alarm: Any, data: list[Any], windows: Windows) -> metric_math.Series:
-    """The time series the alarm compares with its threshold."""
-    if not alarm.metric_data_queries:
-        return metric_series(
-            data,
-            windows,
-            namespace=alarm.namespace,
-            name=alarm.metric_name,
-            dimensions=alarm.dimensions,
-            stat=alarm.extended_statistic or alarm.statistic,
-            unit=alarm.unit,
-        )
+def _query_values(
+    alarm: Any, data: list[Any], windows: Windows
+) -> tuple[dict[str, metric_math.Value], metric_math.MathError | None]:
+    """Each query's value by id: metrics first, then expressions (which may use each other);
+    the last problem met computing an expression, if any."""
     values: dict[str, metric_math.Value] = {}
     pending = []
     for query in alarm.metric_data_queries:
@@ -223,6 +216,22 @@ def alarm_series(alarm: Any, data: list[Any], windows: Windows) -> metric_math.S
                 values[query.id] = metric_math.evaluate(metric_math.parse(query.expression), values)
             except metric_math.MathError as error:
                 problem = error
+    return values, problem
+
+
+def alarm_series(alarm: Any, data: list[Any], windows: Windows) -> metric_math.Series:
+    """The time series the alarm compares with its threshold."""
+    if not alarm.metric_data_queries:
+        return metric_series(
+            data,
+            windows,
+            namespace=alarm.namespace,
+            name=alarm.metric_name,
+            dimensions=alarm.dimensions,
+            stat=alarm.extended_statistic or alarm.statistic,
+            unit=alarm.unit,
+        )
+    values, problem = _query_values(alarm, data, windows)
     returned = [q for q in alarm.metric_data_queries if _returns_data(q)]
     if len(returned) != 1:
         raise metric_math.MathError("the alarm's metrics must return exactly one time series")

@@ -1,16 +1,21 @@
 """An endpoint update under a DeploymentConfig, through CloudFormation in the emulator.
 
 ExecuteChangeSet answers while the deployment bakes (the stack shows UPDATE_IN_PROGRESS); the
-alarm that watches the new fleet is updated before the endpoint moves; a completed update
-deletes the replaced Model and EndpointConfig in its cleanup; a rolled-back one fails the
-Endpoint with SageMaker's FailureReason, rolls the stack back and keeps the old config.
+new fleet's model server starts before traffic moves; the alarm that watches the new fleet is
+updated before the endpoint moves; a completed update deletes the replaced Model and
+EndpointConfig in its cleanup; a rolled-back one fails the Endpoint with SageMaker's
+FailureReason, rolls the stack back and keeps the old config. Model servers are stand-ins here.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,8 +23,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from ops.emulator import behaviours, clock
-from ops.emulator.extensions import installed
+from ops.emulator import behaviours, clock, guardrails
+from ops.emulator.extensions import installed, runtime
 
 SSM_VERSION = "/cdk-bootstrap/hnb659fds/version"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -28,8 +33,33 @@ ALARM = "staging-iris-error-rate"
 SCALE = 600.0
 
 
+class StandInServer:
+    url = "http://127.0.0.1:9"
+
+    def __init__(self, archive: Path) -> None:
+        self.archive = archive.read_bytes()
+
+    def stop(self) -> None:
+        pass
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def servers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bytes]:
+    """The archives whose model servers were started, in order."""
+    archives: list[bytes] = []
+
+    def start(archive: Path, environment: dict[str, str]) -> StandInServer:
+        server = StandInServer(archive)
+        archives.append(server.archive)
+        return server
+
+    monkeypatch.setattr(runtime, "start_model_server", start)
+    monkeypatch.setattr(runtime, "_pool", runtime.ServerPool(2, tmp_path))
+    return archives
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, servers: list[bytes]) -> Iterator[None]:
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -40,6 +70,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(clock, "_clock", clock.ScaledClock(SCALE))
     with installed(), behaviours.installed(), mock_aws():
         boto3.client("ssm").put_parameter(Name=SSM_VERSION, Value="30", Type="String")
+        s3 = boto3.client("s3")
+        s3.create_bucket(
+            Bucket="bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        for name in ("a", "b", "c"):
+            s3.put_object(Bucket="bucket", Key=f"{name}.tar.gz", Body=f"bundle {name}".encode())
         yield
 
 
@@ -140,7 +176,7 @@ def settle(stack: str, timeout: float = 30.0) -> str:
 
 def alarm_config() -> str:
     (alarm,) = boto3.client("cloudwatch").describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]
-    return next(d["Value"] for d in alarm["Dimensions"] if d["Name"] == "EndpointConfigName")
+    return str(next(d["Value"] for d in alarm["Dimensions"] if d["Name"] == "EndpointConfigName"))
 
 
 def events(stack: str) -> list[dict[str, Any]]:
@@ -148,7 +184,9 @@ def events(stack: str) -> list[dict[str, Any]]:
     return list(reversed(found["StackEvents"]))
 
 
-def test_a_canary_update_answers_at_once_and_completes_after_its_bakes(aws: None) -> None:
+def test_a_canary_update_answers_at_once_and_completes_after_its_bakes(
+    aws: None, servers: list[bytes]
+) -> None:
     sagemaker = boto3.client("sagemaker")
     execute("Staging-iris", template("s3://bucket/a.tar.gz"))
     assert status("Staging-iris") == "CREATE_COMPLETE"
@@ -161,6 +199,10 @@ def test_a_canary_update_answers_at_once_and_completes_after_its_bakes(aws: None
     assert endpoint["EndpointStatus"] == "Updating"
     new = endpoint["PendingDeploymentSummary"]["EndpointConfigName"]
     assert alarm_config() == new  # the alarm watches the new fleet before traffic moves
+    deadline = time.monotonic() + 5
+    while not servers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert servers == [b"bundle b"]  # the new fleet starts while the stack update waits
     with pytest.raises(ClientError, match="UPDATE_IN_PROGRESS state and can not be updated"):
         execute("Staging-iris", template("s3://bucket/c.tar.gz"))
 
@@ -212,3 +254,62 @@ def test_a_rolled_back_update_fails_the_endpoint_and_rolls_the_stack_back(aws: N
         "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
         "UPDATE_ROLLBACK_COMPLETE",
     ]
+
+
+def test_a_new_fleet_that_does_not_start_rolls_the_update_back(aws: None) -> None:
+    execute("Staging-iris", template("s3://bucket/a.tar.gz"))
+    execute("Staging-iris", template("s3://bucket/missing.tar.gz"))
+    assert settle("Staging-iris") == "UPDATE_ROLLBACK_COMPLETE"
+    (failed,) = [e for e in events("Staging-iris") if e["ResourceStatus"] == "UPDATE_FAILED"]
+    assert "the new fleet did not start" in failed["ResourceStatusReason"]
+    assert "missing.tar.gz does not exist" in failed["ResourceStatusReason"]
+
+
+class Instant:
+    """A clock whose waits take no time."""
+
+    scale = 60.0
+
+    def now(self) -> datetime:
+        return datetime(2024, 5, 1, tzinfo=UTC)
+
+    def wait(self, aws_seconds: float, *, stop: threading.Event | None = None) -> bool:
+        return False
+
+
+@dataclass
+class Endpoint:
+    endpoint_config_name: str = "config-a"
+    endpoint_status: str = "InService"
+    failure_reason: str | None = None
+    pending_deployment_summary: dict[str, Any] | None = None
+    last_deployment_config: dict[str, Any] | None = None
+
+
+@pytest.mark.parametrize("starts", [True, False])
+def test_the_new_fleet_is_provisioned_before_traffic_moves(starts: bool) -> None:
+    shares: list[float] = []
+
+    def provision() -> None:
+        shares.append(deployment.share)
+        if not starts:
+            raise RuntimeError("health check failed")
+
+    deployment = guardrails.Deployment(
+        endpoint=Endpoint(),
+        old_config="config-a",
+        new_config="config-b",
+        deployment_config={},
+        new_instances=1,
+        clock=Instant(),
+        alarm_states=lambda names: {},
+        provision=provision,
+    )
+    outcome = deployment.run()
+    assert shares == [0.0]
+    kinds = [e.kind for e in deployment.events]
+    if starts:
+        assert outcome == "completed" and kinds[:3] == ["started", "provisioned", "shifted"]
+    else:
+        assert outcome == "rolled-back" and "shifted" not in kinds
+        assert "health check failed" in str(deployment.endpoint.failure_reason)

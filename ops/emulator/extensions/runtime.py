@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +35,8 @@ from ops.emulator import guardrails, metrics
 from ops.emulator.clock import emulator_clock
 
 INVOKE_TIMEOUT_S = 60.0
+# How long a request waits for a model server that another request is starting.
+START_WAIT_S = 300.0
 
 
 class ModelServer(Protocol):
@@ -52,13 +54,27 @@ class ModelError(Exception):
         self.message = message
 
 
+@dataclass
+class _Starting:
+    """A model server being started; requests for the same archive wait for it."""
+
+    ready: threading.Event = field(default_factory=threading.Event)
+    server: ModelServer | None = None
+    error: BaseException | None = None
+
+
 class ServerPool:
-    """Model servers by archive digest + container environment; least recently used evicted."""
+    """Model servers by archive digest + container environment; least recently used evicted.
+
+    A server starts outside the pool's lock, so requests to fleets that are already up keep
+    being answered while a new fleet starts (SageMaker starts a new fleet beside the old one).
+    """
 
     def __init__(self, limit: int, work_dir: Path) -> None:
         self.limit = max(1, limit)
         self.work_dir = work_dir
         self._servers: OrderedDict[str, ModelServer] = OrderedDict()
+        self._starting: dict[str, _Starting] = {}
         self._lock = threading.Lock()
 
     def server_for(self, archive: bytes, environment: dict[str, str]) -> ModelServer:
@@ -68,23 +84,48 @@ class ServerPool:
             if server is not None:
                 self._servers.move_to_end(key)
                 return server
+            starting = self._starting.get(key)
+            first = starting is None
+            if starting is None:
+                starting = self._starting[key] = _Starting()
+        if not first:
+            starting.ready.wait(START_WAIT_S)
+            if starting.server is None:
+                raise RuntimeError(f"the model server did not start: {starting.error}")
+            return starting.server
+        try:
+            starting.server = self._start(key, archive, environment)
+        except BaseException as error:
+            starting.error = error
+            raise
+        finally:
+            with self._lock:
+                del self._starting[key]
+            starting.ready.set()
+        return starting.server
+
+    def _start(self, key: str, archive: bytes, environment: dict[str, str]) -> ModelServer:
+        folder = self.work_dir / key[:16]
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        path = folder / "model.tar.gz"
+        path.write_bytes(archive)
+        server = start_model_server(path, environment)
+        evicted = []
+        with self._lock:
             while len(self._servers) >= self.limit:
-                _, oldest = self._servers.popitem(last=False)
-                oldest.stop()
-            folder = self.work_dir / key[:16]
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            path = folder / "model.tar.gz"
-            path.write_bytes(archive)
-            server = start_model_server(path, environment)
+                evicted.append(self._servers.popitem(last=False)[1])
             self._servers[key] = server
-            return server
+        for old in evicted:
+            old.stop()
+        return server
 
     def stop_all(self) -> None:
         with self._lock:
-            while self._servers:
-                _, server = self._servers.popitem(last=False)
-                server.stop()
+            servers = list(self._servers.values())
+            self._servers.clear()
+        for server in servers:
+            server.stop()
 
 
 @dataclass
@@ -137,6 +178,13 @@ def shutdown() -> None:
         _pool.stop_all()
 
 
+def _fleet(backend: Any, config_name: str) -> tuple[str, dict[str, Any]]:
+    config = backend.endpoint_configs[config_name]
+    variant = config.production_variants[0]
+    model = backend._models[variant["ModelName"]]
+    return str(variant["VariantName"]), dict(model.primary_container)
+
+
 def resolve_model(
     account_id: str, region: str, endpoint_name: str, *, config_name: str | None = None
 ) -> tuple[str, dict[str, Any]]:
@@ -146,10 +194,7 @@ def resolve_model(
     endpoint = backend.endpoints.get(endpoint_name)
     if endpoint is None:
         raise LookupError(f"Endpoint {endpoint_name} of account {account_id} not found.")
-    config = backend.endpoint_configs[config_name or endpoint.endpoint_config_name]
-    variant = config.production_variants[0]
-    model = backend._models[variant["ModelName"]]
-    return str(variant["VariantName"]), dict(model.primary_container)
+    return _fleet(backend, config_name or endpoint.endpoint_config_name)
 
 
 def route(account_id: str, region: str, endpoint_name: str) -> tuple[str, int]:
@@ -173,6 +218,14 @@ def read_s3(account_id: str, region: str, url: str) -> bytes:
     if found is None:
         raise LookupError(f"{url} does not exist")
     return bytes(found.value)
+
+
+def provision(account_id: str, region: str, config_name: str) -> None:
+    """Start the fleet of an EndpointConfig (its model server) and wait until it is healthy, as
+    SageMaker does before a guarded deployment shifts traffic to it."""
+    _, container = _fleet(sagemaker_backends[account_id][region], config_name)
+    archive = read_s3(account_id, region, container["ModelDataUrl"])
+    pool().server_for(archive, dict(container.get("Environment") or {}))
 
 
 def invoke(server: ModelServer, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:

@@ -17,7 +17,7 @@ from moto.sagemaker.exceptions import ValidationError
 
 from ops.emulator import guardrails
 from ops.emulator.clock import emulator_clock
-from ops.emulator.extensions import operations
+from ops.emulator.extensions import operations, runtime
 from ops.emulator.extensions.resources.base import ProjectResource, Props
 
 
@@ -259,6 +259,7 @@ def _deploy(
         new_instances=int(variants[0].get("InitialInstanceCount") or 1),
         clock=clock,
         alarm_states=guardrails.moto_alarm_states(account_id, region_name),
+        provision=lambda: runtime.provision(account_id, region_name, config["EndpointConfigName"]),
     )
     guardrails.begin(account_id, region_name, endpoint.endpoint_name, deployment)
     limit = guardrails.execution_limit(deployment_config) / clock.scale + 60
