@@ -22,7 +22,6 @@ version, beside the image look-ups.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -41,11 +40,20 @@ from stacks.constructs.pipeline_contract import (
     placeholder,
 )
 from stacks.memo import JsonMemo
+from stacks.pipeline_json import Expressions, api_names, number, pascal_keys, sdk_shapes
 from stacks.sdk import sdk_version, without_telemetry
 
 DEFINITION_VERSION = "2020-12-01"
-# Remembered definitions are redone when this generator changes.
-GENERATOR_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+# Remembered definitions are redone when the generator changes: this module, its JSON helpers
+# and the placeholders.
+_GENERATOR_FILES = (
+    Path(__file__),
+    Path(__file__).with_name("pipeline_json.py"),
+    Path(__file__).parent / "constructs" / "pipeline_contract.py",
+)
+GENERATOR_VERSION = hashlib.sha256(
+    b"".join(path.read_bytes() for path in _GENERATOR_FILES)
+).hexdigest()[:16]
 
 # Step names; tests refer to them.
 TRAIN_STEP = "Train"
@@ -57,8 +65,6 @@ CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 # Where SageMaker extracts the served archive's code/ folder (SAGEMAKER_SUBMIT_DIRECTORY).
 SERVING_CODE_DIR = "/opt/ml/model/code"
 CONTENT_TYPES = ("application/json",)
-# Member names the SDK's serializer spells differently from the API (it capitalises words).
-_API_NAMES = {"SupportedResponseMimeTypes": "SupportedResponseMIMETypes"}
 
 
 def metric_regex(name: str) -> str:
@@ -113,55 +119,6 @@ class PipelineInputs:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-class _Expressions:
-    """Pipeline expressions stand in the typed shapes as unique strings, swapped back after
-    the SDK serialized them (its serializer passes strings through unchanged)."""
-
-    def __init__(self) -> None:
-        self._by_token: dict[str, Any] = {}
-
-    def ref(self, expr: Any) -> str:
-        token = f"\x00expr{len(self._by_token)}\x00"
-        self._by_token[token] = expr
-        return token
-
-    def expand(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self._by_token.get(value, value)
-        if isinstance(value, list):
-            return [self.expand(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.expand(v) for k, v in value.items()}
-        return value
-
-
-def _shapes() -> Any:
-    """The API's request shapes (the package's namespace mixes in model-card shapes of the
-    same names)."""
-    return importlib.import_module("sagemaker.core.shapes.shapes")
-
-
-def _api_names(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_api_names(v) for v in value]
-    if isinstance(value, dict):
-        return {_API_NAMES.get(k, k): _api_names(v) for k, v in value.items()}
-    return value
-
-
-def _pascal(request: dict[str, Any]) -> dict[str, Any]:
-    """Top-level snake_case request keys to the API's PascalCase (nested shapes already are)."""
-    special = {"hyper_parameters": "HyperParameters"}
-    return {
-        special.get(k, "".join(part.capitalize() for part in k.split("_"))): v
-        for k, v in request.items()
-    }
-
-
-def _number(value: float) -> str:
-    return format(value, "g")
-
-
 @dataclass(frozen=True)
 class _DeclaredInputs:
     """The training inputs as pipeline parameters, the job's channels that read them, and the
@@ -172,12 +129,12 @@ class _DeclaredInputs:
     metadata: dict[str, Any]
 
 
-def _declared_inputs(training: Training, exprs: _Expressions) -> _DeclaredInputs:
+def _declared_inputs(training: Training, exprs: Expressions) -> _DeclaredInputs:
     """One `Input<Channel>Uri` parameter per input (and `...Version` when pinned), each
     defaulting to the config's value, so an execution may point at other data."""
     from sagemaker.core.workflow.parameters import ParameterString
 
-    shapes = _shapes()
+    shapes = sdk_shapes()
     declared = _DeclaredInputs(parameters=[], channels=[], metadata={})
     for channel, source in sorted(training.inputs.items()):
         uri = ParameterString(parameter_name(channel, "Uri"), default_value=source.s3_uri)
@@ -226,13 +183,13 @@ def _hyperparameters(inputs: PipelineInputs) -> dict[str, str]:
     return hyperparameters
 
 
-def _train_step(inputs: PipelineInputs, channels: list[Any], exprs: _Expressions) -> dict[str, Any]:
+def _train_step(inputs: PipelineInputs, channels: list[Any], exprs: Expressions) -> dict[str, Any]:
     """Train: one training job on spot capacity (when configured), checkpointed per execution."""
     from sagemaker.core.utils.utils import serialize
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join
 
-    shapes = _shapes()
+    shapes = sdk_shapes()
     training = inputs.training
     bucket = f"s3://{placeholder(ARTIFACT_BUCKET)}"
     checkpoint_uri = Join(
@@ -268,7 +225,7 @@ def _train_step(inputs: PipelineInputs, channels: list[Any], exprs: _Expressions
             s3_uri=exprs.ref(checkpoint_uri.expr), local_path=CHECKPOINT_LOCAL_PATH
         ),
     )
-    arguments = _pascal(serialize({k: v for k, v in request.items() if v is not None}))
+    arguments = pascal_keys(serialize({k: v for k, v in request.items() if v is not None}))
     return {"Name": TRAIN_STEP, "Type": "Training", "Arguments": exprs.expand(arguments)}
 
 
@@ -281,13 +238,13 @@ def _train_outputs(metric_name: str) -> tuple[Any, Any]:
 
 
 def _register_step(
-    inputs: PipelineInputs, model_data: Any, metadata: Mapping[str, Any], exprs: _Expressions
+    inputs: PipelineInputs, model_data: Any, metadata: Mapping[str, Any], exprs: Expressions
 ) -> dict[str, Any]:
     """Register: the trained model as a package of the group, waiting for manual approval,
     with the serving image and settings the endpoint would use."""
     from sagemaker.core.utils.utils import serialize
 
-    shapes = _shapes()
+    shapes = sdk_shapes()
     quality = inputs.quality
     container = shapes.ModelPackageContainerDefinition(
         image=inputs.inference_image,
@@ -301,7 +258,7 @@ def _register_step(
         framework="PYTORCH",
         framework_version=inputs.framework_version or None,
     )
-    arguments = _api_names(
+    arguments = api_names(
         serialize(
             {
                 "ModelPackageGroupName": placeholder(MODEL_PACKAGE_GROUP),
@@ -316,7 +273,7 @@ def _register_step(
                     "model": inputs.model_name,
                     "training-code-sha256": inputs.code_sha256,
                     "quality-metric": quality.metric,
-                    "quality-threshold": _number(quality.threshold),
+                    "quality-threshold": number(quality.threshold),
                     **metadata,
                 },
             }
@@ -335,7 +292,7 @@ def _fail_step(quality: Quality, metric: Any) -> dict[str, Any]:
         values=[
             f"held-out {quality.metric}",
             metric,
-            f"did not reach the bar ({bar} {_number(quality.threshold)}); nothing registered",
+            f"did not reach the bar ({bar} {number(quality.threshold)}); nothing registered",
         ],
     )
     return {"Name": FAIL_STEP, "Type": "Fail", "Arguments": {"ErrorMessage": message.expr}}
@@ -374,7 +331,7 @@ def _check_step(
 def build_definition(inputs: PipelineInputs) -> str:
     """The pipeline definition JSON (keys sorted, compact), with `${Name}` placeholders."""
     without_telemetry()
-    exprs = _Expressions()
+    exprs = Expressions()
     declared = _declared_inputs(inputs.training, exprs)
     train = _train_step(inputs, declared.channels, exprs)
     metric, model_data = _train_outputs(inputs.quality.metric)
