@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from aws_cdk import aws_sagemaker as sagemaker
 
-from configs.rollout import Rollout
 from configs.base import percent_of
+from configs.rollout import Rollout
 
 Endpoint = sagemaker.CfnEndpoint
 
