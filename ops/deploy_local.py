@@ -81,7 +81,14 @@ def cdk(
     return result
 
 
-def synth(env: Mapping[str, str], outdir: Path, *, project_root: Path | None = None) -> None:
+def synth(
+    env: Mapping[str, str],
+    outdir: Path,
+    *,
+    project_root: Path | None = None,
+    stacks: str | None = None,
+) -> None:
+    """`cdk synth` for the local target; `stacks` builds only the stacks matching the pattern."""
     context = [
         "-c",
         f"targetAccount={emulator.LOCAL_ACCOUNT}",
@@ -90,6 +97,8 @@ def synth(env: Mapping[str, str], outdir: Path, *, project_root: Path | None = N
     ]
     if project_root is not None:
         context += ["-c", f"projectRoot={project_root}"]
+    if stacks is not None:
+        context += ["-c", f"stacks={stacks}"]
     cdk(["synth", "--quiet", "--output", str(outdir), *context], env, step="synth")
 
 
@@ -98,11 +107,11 @@ def bootstrap(env: Mapping[str, str], outdir: Path) -> None:
     cdk(["bootstrap", target, "--app", str(outdir)], env, step="bootstrap")
 
 
-def deploy(env: Mapping[str, str], outdir: Path, *, stacks: str = STACKS) -> str:
+def deploy(env: Mapping[str, str], outdir: Path, *, stacks: str | Sequence[str] = STACKS) -> str:
     result = cdk(
         [
             "deploy",
-            stacks,
+            *([stacks] if isinstance(stacks, str) else stacks),
             "--app",
             str(outdir),
             "--require-approval",
