@@ -1,4 +1,5 @@
-"""The AWS behaviours the emulator adds to moto: alarm evaluation, alarm history, SNS delivery.
+"""The AWS behaviours the emulator adds to moto: alarm evaluation, alarm history, SNS delivery,
+percentile statistics.
 
 Where `ops.emulator.extensions` makes CloudFormation create what the stacks declare, these
 modules make the created things behave: alarms change state and page, SNS delivers. Each module
@@ -16,9 +17,9 @@ from ops.emulator.patching import Patch, Patches
 
 
 def _patches() -> list[Patch]:
-    from ops.emulator import alarm_evaluator, delivery
+    from ops.emulator import alarm_evaluator, delivery, statistics
 
-    return alarm_evaluator.patches() + delivery.patches()
+    return alarm_evaluator.patches() + delivery.patches() + statistics.patches()
 
 
 def _forget_history() -> None:
