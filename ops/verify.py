@@ -3,9 +3,10 @@
 For every stack of the assembly that matches: the endpoint is InService on the EndpointConfig
 that the deployed stack declares (CloudFormation's physical resource), and the deployed stack
 carries the assembly's bundle. An endpoint InService on another config is a silent rollback:
-SageMaker's guardrails rolled the update back; the alarms that fired are named. `--smoke` invokes
-each endpoint with `models/<model>/example.json` and expects HTTP 200 and one prediction per
-instance. Uses boto3's default session, so profiles and AWS_ENDPOINT_URL apply.
+SageMaker's guardrails rolled the update back; the alarms that fired are named, as they are when
+CloudFormation rolled the stack back after SageMaker's rollback (UPDATE_ROLLBACK_COMPLETE).
+`--smoke` invokes each endpoint with `models/<model>/example.json` and expects HTTP 200 and one
+prediction per instance. Uses boto3's default session, so profiles and AWS_ENDPOINT_URL apply.
 
 Exit codes: 0 every check passed; 1 a check failed or nothing matched.
 """
@@ -270,17 +271,24 @@ class Verifier:
                 f"endpoint `{want.endpoint_name}` is {result.status}"
                 + (f": {reason}" if reason else "")
             )
-        elif not _same(result.config, expected):
+        elif not _same(result.config, expected) or status == "UPDATE_ROLLBACK_COMPLETE":
             fired = self._fired_alarms(want, physical, region)
             because = (
                 f"; alarm(s) that fired: {', '.join(f'`{a}`' for a in fired)}"
                 if fired
                 else "; no rollback alarm is in ALARM or went there recently"
             )
-            result.problems.append(
-                f"silent rollback: `{want.endpoint_name}` is InService on `{result.config}`, "
-                f"not on the stack's `{expected}`{because}"
-            )
+            if _same(result.config, expected):  # SageMaker rolled back, then CloudFormation
+                reason = endpoint.get("FailureReason") or "no FailureReason"
+                result.problems.append(
+                    f"rolled back: `{want.endpoint_name}` stayed on `{result.config}` "
+                    f"({reason}){because}"
+                )
+            else:
+                result.problems.append(
+                    f"silent rollback: `{want.endpoint_name}` is InService on `{result.config}`, "
+                    f"not on the stack's `{expected}`{because}"
+                )
         if smoke and result.ok:
             self._smoke(want, region, result)
         return result

@@ -22,9 +22,12 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.sagemaker.models import sagemaker_backends
 
 from ops.emulator import behaviours, clock, guardrails
 from ops.emulator.extensions import installed, runtime
+from ops.verify import Verifier
+from stacks.templates import StackTemplate
 
 SSM_VERSION = "/cdk-bootstrap/hnb659fds/version"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -313,3 +316,42 @@ def test_the_new_fleet_is_provisioned_before_traffic_moves(starts: bool) -> None
     else:
         assert outcome == "rolled-back" and "shifted" not in kinds
         assert "health check failed" in str(deployment.endpoint.failure_reason)
+
+
+# --------------------------------------------------------------------------------------------
+# `ops verify` names the alarm whichever way CloudFormation reports SageMaker's rollback.
+
+
+def verify(body: str) -> list[str]:
+    stack = StackTemplate("Staging-iris", Path("Staging-iris.template.json"), json.loads(body))
+    verifier = Verifier(boto3.Session(), root=Path())
+    return verifier.check(stack, "eu-west-1", smoke=False).problems
+
+
+def test_verify_names_the_alarm_when_the_stack_rolled_back(aws: None) -> None:
+    execute("Staging-iris", template("s3://bucket/a.tar.gz"))
+    boto3.client("cloudwatch").set_alarm_state(
+        AlarmName=ALARM, StateValue="ALARM", StateReason="errors on the new fleet"
+    )
+    execute("Staging-iris", template("s3://bucket/b.tar.gz"))
+    assert settle("Staging-iris") == "UPDATE_ROLLBACK_COMPLETE"
+    problems = verify(template("s3://bucket/b.tar.gz"))
+    assert "stack `Staging-iris` is UPDATE_ROLLBACK_COMPLETE" in problems
+    (rolled,) = [p for p in problems if p.startswith("rolled back:")]
+    assert f"alarm(s) that fired: `{ALARM}`" in rolled
+
+
+def test_verify_names_the_alarm_after_a_silent_rollback(aws: None) -> None:
+    """CloudFormation says UPDATE_COMPLETE, but the endpoint is on another config: the alarm
+    that fired is found in alarm history although it is OK again."""
+    execute("Staging-iris", template("s3://bucket/a.tar.gz"))
+    execute("Staging-iris", template("s3://bucket/b.tar.gz"))
+    assert settle("Staging-iris") == "UPDATE_COMPLETE"
+    cloudwatch = boto3.client("cloudwatch")
+    for state in ("ALARM", "OK"):
+        cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue=state, StateReason="drill")
+    endpoint = sagemaker_backends["123456789012"]["eu-west-1"].endpoints["staging-iris"]
+    endpoint.endpoint_config_name = "staging-iris-previous"
+    (silent,) = verify(template("s3://bucket/b.tar.gz"))
+    assert silent.startswith("silent rollback: `staging-iris` is InService on")
+    assert f"alarm(s) that fired: `{ALARM}`" in silent
