@@ -10,7 +10,7 @@ bundle to its new object key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ops.diff.describe import BUCKET, ENDPOINT, Deployed, Template, describe
@@ -60,7 +60,6 @@ class Report:
     stacks: tuple[StackChange, ...]
     base_label: str = "base"
     head_label: str = "head"
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def changed(self) -> tuple[StackChange, ...]:
@@ -72,7 +71,7 @@ class Report:
 
 
 def iam_changes(
-    old: Deployed | None, new: Deployed | None, engine: EngineResult
+    *, old: Deployed | None, new: Deployed | None, engine: EngineResult
 ) -> tuple[IamRow, ...]:
     """The engine's IAM statement changes, minus grants that moved to the new bundle object."""
     old_sha, new_sha = old and old.sha256, new and new.sha256
@@ -114,7 +113,7 @@ def _lost(name: str, engine: EngineResult) -> list[str]:
 
 
 def _kinds(
-    old: Deployed, new: Deployed, engine: EngineResult, *, iam: bool, destructive: bool
+    *, old: Deployed, new: Deployed, engine: EngineResult, iam: bool, destructive: bool
 ) -> list[str]:
     """The kinds of change to a stack that exists on both sides."""
     kinds = []
@@ -136,7 +135,7 @@ def _kinds(
 
 
 def classify(
-    name: str, old: Template | None, new: Template | None, engine: EngineResult
+    name: str, *, old: Template | None, new: Template | None, engine: EngineResult
 ) -> StackChange:
     """Name the kinds of change and every destructive one."""
     before = describe(old) if old is not None else None
@@ -145,11 +144,13 @@ def classify(
     if after is None and before is not None:
         destroyed = (_destroyed(name, before),)
         return StackChange(name, before, after, engine, destroyed, ("stack destroyed",), model)
-    iam = iam_changes(before, after, engine)
+    iam = iam_changes(old=before, new=after, engine=engine)
     if before is None or after is None:  # created (compare never pairs two missing templates)
         return StackChange(name, before, after, engine, (), ("new stack",), model, iam)
     destructive = _lost(name, engine)
-    kinds = _kinds(before, after, engine, iam=bool(iam), destructive=bool(destructive))
+    kinds = _kinds(
+        old=before, new=after, engine=engine, iam=bool(iam), destructive=bool(destructive)
+    )
     return StackChange(name, before, after, engine, tuple(destructive), tuple(kinds), model, iam)
 
 
@@ -168,7 +169,7 @@ def compare(
     pairs = [(name, old.get(name), new.get(name)) for name in names]
     results = run_engine(pairs)
     stacks = tuple(
-        classify(name, before, after, result)
+        classify(name, old=before, new=after, engine=result)
         for (name, before, after), result in zip(pairs, results, strict=True)
     )
     return Report(stacks, base_label, head_label)

@@ -18,8 +18,6 @@ from typing import Any
 
 ENGINE = Path(__file__).with_name("cfn_diff.js")
 
-Template = Mapping[str, Any]
-
 
 class DiffError(Exception):
     """The diff engine could not run or returned something unreadable."""
@@ -79,7 +77,9 @@ def _result(item: Mapping[str, Any]) -> EngineResult:
     )
 
 
-def run_engine(pairs: Sequence[tuple[str, Template | None, Template | None]]) -> list[EngineResult]:
+def run_engine(
+    pairs: Sequence[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+) -> list[EngineResult]:
     """Diff each (stack, old, new) with `@aws-cdk/cloudformation-diff` in one node process.
 
     A missing template (None) is a stack that is created or destroyed.

@@ -50,7 +50,7 @@ def _before_after(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
     return lines
 
 
-def _artifact(stack: StackChange, old: Deployed, new: Deployed) -> str:
+def _artifact(stack: StackChange, *, old: Deployed, new: Deployed) -> str:
     if stack.new is None:
         return f"{_sha(old.sha256)} → (none)"
     if stack.old is None or old.sha256 == new.sha256:
@@ -58,7 +58,7 @@ def _artifact(stack: StackChange, old: Deployed, new: Deployed) -> str:
     return f"{_sha(old.sha256)} → {_sha(new.sha256)}"
 
 
-def _rollout(stack: StackChange, old: Deployed, new: Deployed) -> str:
+def _rollout(stack: StackChange, *, old: Deployed, new: Deployed) -> str:
     endpoint_moves = stack.new is not None and any(
         change.type in (ENDPOINT, ENDPOINT_CONFIG) for change in stack.engine.resources
     )
@@ -82,8 +82,8 @@ def summary_row(stack: StackChange) -> str:
     if stack.destructive:
         kinds = f"⛔ **{kinds}**"
     return (
-        f"| `{stack.name}` | {kinds} | {_artifact(stack, old, new)} | "
-        f"{_cell([_rollout(stack, old, new)])} | {_cell(capacity)} | {_cell(alarm_lines)} |"
+        f"| `{stack.name}` | {kinds} | {_artifact(stack, old=old, new=new)} | "
+        f"{_cell([_rollout(stack, old=old, new=new)])} | {_cell(capacity)} | {_cell(alarm_lines)} |"
     )
 
 
@@ -126,7 +126,7 @@ def _fence(text: str) -> str:
     return f"{ticks}diff\n{text.rstrip()}\n{ticks}"
 
 
-def details_block(stack: StackChange, budget: int | None = None) -> str:
+def details_block(stack: StackChange, *, budget: int | None = None) -> str:
     """The engine's full output for one stack, collapsed; cut to `budget` characters if given."""
     count = len(stack.engine.resources)
     head = f"<details><summary><code>{stack.name}</code>: {count} resource change(s)</summary>\n\n"
