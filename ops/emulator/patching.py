@@ -4,8 +4,8 @@ A change is a patch `(owner, attribute, replacement)`. `Patches` applies a list 
 rest of the process (`install()`, the emulator's server) or for a block (`installed()`, tests,
 so other tests keep stock moto), restoring in reverse order what was there, including removing
 an attribute that did not exist before. Whether a patch may add an attribute is the caller's
-rule: the extensions only replace what moto 5.2.5 has (another version fails loudly), the
-behaviours may add an API action moto lacks.
+rule: the extensions only replace what moto 5.2.5 has (another version fails loudly) unless a
+patch says it adds an API action moto lacks (`Addition`); the behaviours may add freely.
 """
 
 from __future__ import annotations
@@ -18,6 +18,14 @@ Patch = tuple[object, str, object]
 _ABSENT = object()
 
 
+class Addition:
+    """A patch value that adds an attribute the owner does not have (an API action moto lacks),
+    allowed even where replacing only is the rule."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
 def apply(patches: list[Patch], *, missing: Callable[[object, str], str] | None) -> list[Patch]:
     """Apply the patches; return what they replaced, in reverse order, for `restore`.
 
@@ -27,11 +35,15 @@ def apply(patches: list[Patch], *, missing: Callable[[object, str], str] | None)
     """
     previous: list[Patch] = []
     for owner, name, value in patches:
-        if missing is not None and name not in vars(owner):
+        adds = isinstance(value, Addition)
+        if adds and name in vars(owner):
+            restore(previous[::-1])
+            raise RuntimeError(f"{owner} already has {name}: replace it instead of adding it")
+        if missing is not None and not adds and name not in vars(owner):
             restore(previous[::-1])
             raise RuntimeError(missing(owner, name))
         previous.append((owner, name, vars(owner).get(name, _ABSENT)))
-        setattr(owner, name, value)
+        setattr(owner, name, value.value if isinstance(value, Addition) else value)
     return previous[::-1]
 
 

@@ -4,7 +4,8 @@ moto 5.2.5's engine creates a change-set stack from an empty template and never 
 its Outputs and resolved parameters stay empty (an update with `UsePreviousValue` then fails
 with a KeyError); it looks change sets up by name alone, so parallel deploys (every one is
 named `cdk-deploy-change-set`) execute each other's; it errors on deleting a change set that
-is already gone; and a failed execution leaves the stack half-done instead of rolled back.
+is already gone; a failed execution leaves the stack half-done instead of rolled back; and it
+lacks UpdateTerminationProtection, which the CDK CLI calls for a protected stack (Prod-*).
 
 An update runs as a stack operation (`operations`): ExecuteChangeSet answers while an endpoint
 deployment bakes, the stack reports `UPDATE_IN_PROGRESS`, and another change set cannot be
@@ -33,6 +34,7 @@ from ops.emulator.extensions.cloudformation import (
     remove_replaced,
     restore_replaced,
 )
+from ops.emulator.patching import Addition
 
 logger = logging.getLogger(__name__)
 
@@ -257,9 +259,24 @@ def _delete_change_set(self: Any) -> ActionResult:
     return EmptyResult()
 
 
+def _update_termination_protection(self: Any) -> ActionResult:
+    """UpdateTerminationProtection, which moto 5.2.5 lacks: the CDK CLI calls it after deploying
+    a stack with `terminationProtection` (the Prod stacks); DescribeStacks then shows it."""
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = (
+        str(self._get_param("EnableTerminationProtection")).lower() == "true"
+    )
+    return ActionResult({"StackId": stack.stack_id})
+
+
 def patches() -> list[tuple[object, str, object]]:
     """(owner, attribute, replacement) for everything this module changes in moto."""
     return [
+        (
+            cfn_responses.CloudFormationResponse,
+            "update_termination_protection",
+            Addition(_update_termination_protection),
+        ),
         (Stack, "stack_parameters", property(_stack_parameters)),
         (CloudFormationBackend, "describe_change_set", describe_change_set),
         (CloudFormationBackend, "delete_change_set", delete_change_set),
