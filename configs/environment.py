@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictStr, field_validator
 
-from configs.model import Overrides
 from configs.base import Items, Strict
+from configs.model import Overrides
 
 Email = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 HttpsUrl = Annotated[StrictStr, Field(pattern=r"^https://[^\s]+$")]

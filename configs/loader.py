@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from configs.base import ENDPOINT_NAME_MAX, NAME_PATTERN
 from configs.environment import Environment
 from configs.errors import ConfigError, Problem, problems_from
 from configs.model import ModelFile, ModelSpec
-from configs.base import ENDPOINT_NAME_MAX, NAME_PATTERN
 
 MODEL_CONFIG = "config.yaml"
 M = TypeVar("M", bound=BaseModel)
@@ -196,9 +196,8 @@ def _suggest_name(name: str) -> str:
     return cleaned if cleaned and cleaned[0].isalpha() else f"m-{cleaned}".rstrip("-")
 
 
-def load_project(root: Path) -> Project:
-    """Load and check every config under `root`; raise one ConfigError listing all problems."""
-    problems: list[Problem] = []
+def _load_environments(root: Path, problems: list[Problem]) -> dict[str, Environment]:
+    """Every `configs/<env>.yaml`, by environment name (the file name)."""
     env_files = sorted((root / "configs").glob("*.yaml"))
     if not env_files:
         raise ConfigError(
@@ -219,11 +218,48 @@ def load_project(root: Path) -> Project:
             )
         elif env is not None:
             environments[name] = env
+    return environments
 
+
+def _name_problem(
+    path: Path, file: ModelFile, name: str, limit: int, seen: dict[str, Path]
+) -> Problem | None:
+    """Why a model's name cannot be used (pattern, length, taken), or None."""
+    field = "name" if file.name else ""
+    if not _is_name(name):
+        return Problem(
+            path,
+            field,
+            f"model name {name!r} cannot be used in stack and endpoint names",
+            "use lowercase letters, digits and single hyphens, starting with a letter "
+            f"(for example {_suggest_name(name)!r}); rename the folder or set 'name'",
+        )
+    if len(name) > limit:
+        return Problem(
+            path,
+            field,
+            f"model name {name!r} is {len(name)} characters; endpoint names "
+            f"'<environment>-<model>' must fit in {ENDPOINT_NAME_MAX}",
+            f"use at most {limit} characters",
+        )
+    if name in seen:
+        return Problem(
+            path,
+            "name",
+            f"model name {name!r} is also used by {seen[name]}",
+            "give each model a unique name (folder name or 'name' field)",
+        )
+    return None
+
+
+def _load_models(
+    root: Path, environments: Mapping[str, Environment], problems: list[Problem]
+) -> dict[str, ModelSource]:
+    """Every model folder (one with a config.yaml), by model name."""
     models: dict[str, ModelSource] = {}
     seen: dict[str, Path] = {}
     context = {"environments": tuple(environments)}
-    longest_env = max((len(n) for n in environments), default=0)
+    limit = ENDPOINT_NAME_MAX - max((len(n) for n in environments), default=0) - 1
     for folder in sorted(p for p in (root / "models").iterdir() if p.is_dir()):
         path = folder / MODEL_CONFIG
         if not path.is_file():
@@ -232,56 +268,44 @@ def load_project(root: Path) -> Project:
         if file is None:
             continue
         name = file.name or folder.name
-        limit = ENDPOINT_NAME_MAX - longest_env - 1
-        if not _is_name(name):
-            problems.append(
-                Problem(
-                    path,
-                    "name" if file.name else "",
-                    f"model name {name!r} cannot be used in stack and endpoint names",
-                    "use lowercase letters, digits and single hyphens, starting with a letter "
-                    f"(for example {_suggest_name(name)!r}); rename the folder or set 'name'",
-                )
-            )
-        elif len(name) > limit:
-            problems.append(
-                Problem(
-                    path,
-                    "name" if file.name else "",
-                    f"model name {name!r} is {len(name)} characters; endpoint names "
-                    f"'<environment>-<model>' must fit in {ENDPOINT_NAME_MAX}",
-                    f"use at most {limit} characters",
-                )
-            )
-        elif name in seen:
-            problems.append(
-                Problem(
-                    path,
-                    "name",
-                    f"model name {name!r} is also used by {seen[name]}",
-                    "give each model a unique name (folder name or 'name' field)",
-                )
-            )
-        else:
-            seen[name] = path
-            models[name] = ModelSource(name, folder, file)
+        problem = _name_problem(path, file, name, limit, seen)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        seen[name] = path
+        models[name] = ModelSource(name, folder, file)
+    return models
 
-    # Resolving catches combinations that only fail once defaults and overrides meet.
+
+def _resolve_all(
+    environments: Mapping[str, Environment],
+    models: Mapping[str, ModelSource],
+    problems: list[Problem],
+) -> dict[tuple[str, str], ModelSpec]:
+    """Every environment x model resolved: catches what only fails once overrides meet defaults."""
     resolved: dict[tuple[str, str], ModelSpec] = {}
-    if not problems:
-        for env_name, env in environments.items():
-            for source in models.values():
-                try:
-                    resolved[env_name, source.name] = resolve(env, env_name, source)
-                except ValidationError as error:
-                    problems.extend(
-                        problems_from(
-                            source.folder / MODEL_CONFIG,
-                            error.errors(),
-                            None,
-                            prefix=f"environments.{env_name}",
-                        )
+    for env_name, env in environments.items():
+        for source in models.values():
+            try:
+                resolved[env_name, source.name] = resolve(env, env_name, source)
+            except ValidationError as error:
+                problems.extend(
+                    problems_from(
+                        source.folder / MODEL_CONFIG,
+                        error.errors(),
+                        None,
+                        prefix=f"environments.{env_name}",
                     )
+                )
+    return resolved
+
+
+def load_project(root: Path) -> Project:
+    """Load and check every config under `root`; raise one ConfigError listing all problems."""
+    problems: list[Problem] = []
+    environments = _load_environments(root, problems)
+    models = _load_models(root, environments, problems)
+    resolved = _resolve_all(environments, models, problems) if not problems else {}
     if problems:
         raise ConfigError(problems, root)
     shared = tuple(

@@ -18,9 +18,9 @@ from pydantic import (
     model_validator,
 )
 
+from configs.base import Strict, raise_findings
 from configs.rules import findings
 from configs.sections import ModelSections
-from configs.base import Strict, raise_findings
 
 # Sections that define the bundle are the same in every environment: what gets deployed to
 # production is what was tried in staging.

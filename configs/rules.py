@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable
 
 from configs.alarms import MAX_ROLLBACK_ALARMS
+from configs.base import Finding
 from configs.rollout import capacity_problems, planned_wait
 from configs.sections import ModelSections
-from configs.base import Finding
 
 Rule = Callable[[ModelSections], list[Finding]]
 

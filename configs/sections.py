@@ -13,6 +13,7 @@ from pydantic import Field, StrictStr
 
 from configs.alarms import Alarms
 from configs.artifact import Artifact, Framework
+from configs.base import NAME_PATTERN, Strict
 from configs.rollout import Rollout
 from configs.serving import (
     DEFAULT_VARIANT,
@@ -26,7 +27,6 @@ from configs.serving import (
     VariantSource,
 )
 from configs.training import Quality, Training
-from configs.base import NAME_PATTERN, Strict
 
 V = TypeVar("V", bound=VariantSource)
 
