@@ -19,8 +19,6 @@ from ops import serve, serving
 from tests.conftest import Synthesized
 from tests.model_support import MODELS, example, instances, load
 
-pytestmark = pytest.mark.slow
-
 JSON = "application/json"
 NPY = "application/x-npy"
 

@@ -1,9 +1,7 @@
-"""The benchmark runs end to end at tiny sizes, so it cannot rot. No timing is asserted."""
+"""The benchmark's helpers: seeded weights, measured children, project copies, the slope."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +11,6 @@ import pytest
 from bench.bundling import write_weights
 from bench.measure import child, run
 from bench.synth import project_copy, slope
-from tests.conftest import ROOT
 
 
 def test_weights_are_seeded_float32_of_the_exact_size(tmp_path: Path) -> None:
@@ -57,26 +54,3 @@ def test_project_copy_has_n_models_and_the_shared_code(tmp_path: Path) -> None:
 
 def test_slope_is_seconds_per_stack() -> None:
     assert slope([(2, 5.0), (10, 6.0), (40, 9.75)]) == pytest.approx(0.125)
-
-
-@pytest.mark.slow
-def test_quick_benchmark_prints_both_tables_and_every_target(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--workdir", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
-    assert "sagemaker SDK create_tar_file" in out and "bundler (cache hit)" in out
-    assert "cdk synth --quiet" in out and "per-stack slope" in out
-    # Both CDK baselines ran (the baseline app checks it made one stack per model and env).
-    assert "as many stacks of one resource each" in out
-    assert "the project's templates of 1 model included" in out
-    for target in ("the SDK's throughput", "archive size", "cache hit at", "peak RSS bundling"):
-        assert any(
-            line.startswith(("PASS", "FAIL")) and target in line for line in out.splitlines()
-        ), target

@@ -107,7 +107,7 @@ def test_invoke_endpoint_publishes_what_sagemaker_would(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Through the emulator's InvokeEndpoint: one success and one model 500, counted per fleet."""
-    from tests.test_emulator import _FakeModelServer, deploy, sagemaker_resources, template
+    from tests.unit.test_emulator import _FakeModelServer, deploy, sagemaker_resources, template
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -111,7 +111,7 @@ def test_pipeline_definitions_share_the_memo_with_image_look_ups(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from stacks import pipeline_definition
-    from tests.test_training_pipeline import _inputs
+    from tests.synth.test_training_pipeline import _inputs
 
     memo = JsonMemo.in_folder(tmp_path)
     uri = images.ImageResolver(memo).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")

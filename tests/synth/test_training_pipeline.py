@@ -256,7 +256,7 @@ def _inputs(**training: Any) -> PipelineInputs:
 
 def test_the_definition_is_deterministic_across_processes() -> None:
     script = (
-        "from tests.test_training_pipeline import _inputs\n"
+        "from tests.synth.test_training_pipeline import _inputs\n"
         "from stacks.pipeline_definition import build_definition\n"
         "import sys\n"
         "sys.stdout.write(build_definition(_inputs(hyperparameters={'epochs': 3, 'lr': 0.1})))\n"

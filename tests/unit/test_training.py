@@ -92,7 +92,6 @@ def test_same_seed_gives_identical_weights(model: str, tmp_path: Path) -> None:
     assert rank_digests(other.stdout) != rank_digests(first.stdout), "the seed changes nothing"
 
 
-@pytest.mark.slow
 def test_torchrun_on_two_processes_completes_and_the_ranks_agree(tmp_path: Path) -> None:
     result = run_training("iris", tmp_path, "--epochs", "3", nproc=2)
     digests = rank_digests(result.stdout)

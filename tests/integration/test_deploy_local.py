@@ -17,10 +17,8 @@ import pytest
 
 import ops.emulator as emulator
 from ops import deploy_local
+from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
 MODEL = "iris"
 STACK = f"Staging-{MODEL}"
 ENDPOINT = f"staging-{MODEL}"
