@@ -1,4 +1,11 @@
-"""Shared fixtures. The real app is synthesized once per test session, in-process."""
+"""Shared fixtures and the test tiers. The real app is synthesized once per test session,
+in-process.
+
+A test's tier is the folder it sits in, so nobody has to remember a marker: `tests/unit/`
+needs no synth, `tests/synth/` synthesizes (templates, snapshots, lint, nag),
+`tests/integration/` needs TorchServe and Java, the emulator process, the CDK CLI or taskcat.
+The folder's name becomes the test's marker (`pytest -m "not integration"`).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +21,38 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+TIERS = ("unit", "synth", "integration")
+
 # Set before aws_cdk is imported anywhere: the CDK's node process reads them at start-up.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier folder below tests/ that a test module sits in, if any."""
+    tests = ROOT / "tests"
+    if not path.resolve().is_relative_to(tests):
+        return None
+    parts = path.resolve().relative_to(tests).parts
+    return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its folder's tier; a test module outside the tiers stops the run."""
+    strays = set()
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is None:
+            strays.add(item.path)
+        else:
+            item.add_marker(getattr(pytest.mark, tier))
+    if strays:
+        listed = "\n  ".join(sorted(map(str, strays)))
+        raise pytest.UsageError(
+            f"test modules outside a tier folder:\n  {listed}\n"
+            f"move each into tests/{{{','.join(TIERS)}}}/ (unit: no synth; synth: synthesizes; "
+            "integration: serving, the emulator process, the CDK CLI or taskcat)"
+        )
 
 
 @dataclass(frozen=True)
