@@ -109,18 +109,3 @@ def write_yaml(path: Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
-def acknowledgements(outdir: Path, pattern: str = "*.metadata.json") -> dict[tuple[str, str], str]:
-    """(construct path, acknowledged finding id) -> reason, from a cloud assembly's metadata."""
-    found = {}
-    for path in outdir.glob(pattern):
-        for construct, entries in json.loads(path.read_text()).items():
-            for entry in entries:
-                if entry["type"] == "aws:cdk:acknowledged-rules":
-                    found.update({(construct, k): v for k, v in entry["data"].items()})
-    return found

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.templates import only_properties
 
 TASKCAT = ROOT / ".venv-taskcat" / "bin" / "taskcat"
 CONFIG = yaml.safe_load((ROOT / ".taskcat.yml").read_text())
@@ -99,10 +100,8 @@ def test_taskcat_lint_fails_on_a_broken_template(taskcat_project: Path, tmp_path
     shutil.copytree(taskcat_project, broken, ignore=shutil.ignore_patterns("asset.*"))
     path = broken / ".taskcat" / REGIONS[0] / "Staging-iris.template.json"
     template = json.loads(path.read_text())
-    config = next(
-        r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::EndpointConfig"
-    )
-    config["Properties"]["ProductionVariants"][0]["InitialInstanceCount"] = "two"
+    config = only_properties(template, "AWS::SageMaker::EndpointConfig")
+    config["ProductionVariants"][0]["InitialInstanceCount"] = "two"
     path.write_text(json.dumps(template))
     result = lint(broken)
     assert result.returncode != 0

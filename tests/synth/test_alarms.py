@@ -11,30 +11,15 @@ import pytest
 from configs.alarms import Alarms
 from stacks.constructs.alarms import ALARM_METRICS, INSTANCE_NAMESPACE, vcpus
 from tests.conftest import Synthesized
+from tests.templates import alarms_by_name, only, only_properties, policy_statements, resources
 
 STACKS = ["Staging-iris", "Prod-iris"]
-
-
-def of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
-
-
-def alarms(template: dict[str, Any]) -> dict[str, Any]:
-    return {
-        a["Properties"]["AlarmName"]: a["Properties"]
-        for a in of_type(template, "AWS::CloudWatch::Alarm").values()
-    }
-
-
-def topic_id(template: dict[str, Any]) -> str:
-    (logical,) = of_type(template, "AWS::SNS::Topic")
-    return logical
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_default_alarms_per_variant(synth: Synthesized, stack: str) -> None:
     env = stack.split("-")[0].lower()
-    found = alarms(synth.templates[stack])
+    found = alarms_by_name(synth.templates[stack])
     prefix = f"{env}-iris-primary-"
     assert set(found) == {
         prefix + name
@@ -50,7 +35,7 @@ def test_default_alarms_per_variant(synth: Synthesized, stack: str) -> None:
 
 
 def test_error_rate_is_metric_math_over_invocations(synth: Synthesized) -> None:
-    alarm = alarms(synth.templates["Prod-iris"])["prod-iris-primary-error-rate-5xx"]
+    alarm = alarms_by_name(synth.templates["Prod-iris"])["prod-iris-primary-error-rate-5xx"]
     assert alarm["Threshold"] == 1
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["TreatMissingData"] == "notBreaching"
@@ -67,8 +52,8 @@ def test_error_rate_is_metric_math_over_invocations(synth: Synthesized) -> None:
 
 def test_latency_alarms_watch_the_config_being_rolled_out(synth: Synthesized) -> None:
     template = synth.templates["Prod-iris"]
-    (config_id,) = of_type(template, "AWS::SageMaker::EndpointConfig")
-    found = alarms(template)
+    config_id, _ = only(template, "AWS::SageMaker::EndpointConfig")
+    found = alarms_by_name(template)
     for name, metric, threshold in (
         ("prod-iris-primary-model-latency-p99", "ModelLatency", 500_000),
         ("prod-iris-primary-overhead-latency-p99", "OverheadLatency", 100_000),
@@ -86,7 +71,7 @@ def test_latency_alarms_watch_the_config_being_rolled_out(synth: Synthesized) ->
 
 
 def test_instance_alarms_use_the_instance_namespace(synth: Synthesized) -> None:
-    found = alarms(synth.templates["Prod-iris"])
+    found = alarms_by_name(synth.templates["Prod-iris"])
     cpu = found["prod-iris-primary-cpu-utilization"]
     assert cpu["Namespace"] == "/aws/sagemaker/Endpoints"
     assert cpu["Threshold"] == 90 * vcpus("ml.m5.large") == 180
@@ -117,8 +102,8 @@ def test_vcpus_from_the_instance_size() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_paging_alarms_notify_on_alarm_and_ok(synth: Synthesized, stack: str) -> None:
     template = synth.templates[stack]
-    topic = {"Ref": topic_id(template)}
-    for name, alarm in alarms(template).items():
+    topic = {"Ref": only(template, "AWS::SNS::Topic")[0]}
+    for name, alarm in alarms_by_name(template).items():
         assert alarm["AlarmActions"] == [topic], name
         assert alarm["OKActions"] == [topic], name
 
@@ -126,19 +111,17 @@ def test_paging_alarms_notify_on_alarm_and_ok(synth: Synthesized, stack: str) ->
 @pytest.mark.parametrize("stack", STACKS)
 def test_paging_topic_is_encrypted_and_ssl_only(synth: Synthesized, stack: str) -> None:
     template = synth.templates[stack]
-    (topic,) = of_type(template, "AWS::SNS::Topic").values()
-    (key_id,) = of_type(template, "AWS::KMS::Key")
-    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    (policy,) = of_type(template, "AWS::SNS::TopicPolicy").values()
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    topic = only_properties(template, "AWS::SNS::Topic")
+    key_id, key = only(template, "AWS::KMS::Key")
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    statements = only_properties(template, "AWS::SNS::TopicPolicy")["PolicyDocument"]["Statement"]
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for s in statements
     )
-    key = of_type(template, "AWS::KMS::Key")[key_id]["Properties"]
     cloudwatch = [
         s
-        for s in key["KeyPolicy"]["Statement"]
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
         if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
     ]
     assert len(cloudwatch) == 1
@@ -146,11 +129,11 @@ def test_paging_topic_is_encrypted_and_ssl_only(synth: Synthesized, stack: str) 
 
 
 def test_subscriptions_come_from_the_environment(synth: Synthesized) -> None:
-    prod = of_type(synth.templates["Prod-iris"], "AWS::SNS::Subscription")
+    prod = resources(synth.templates["Prod-iris"], "AWS::SNS::Subscription")
     assert [(s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in prod.values()] == [
         ("email", "ml-oncall@example.com")
     ]
-    assert not of_type(synth.templates["Staging-iris"], "AWS::SNS::Subscription")
+    assert not resources(synth.templates["Staging-iris"], "AWS::SNS::Subscription")
 
 
 def test_https_paging_endpoints_subscribe(project_copy: Any, tmp_path: Any) -> None:
@@ -166,7 +149,7 @@ def test_https_paging_endpoints_subscribe(project_copy: Any, tmp_path: Any) -> N
     }
     write_yaml(path, data)
     built = synthesize(project_copy, tmp_path / "out", tmp_path / "bundles")
-    subscriptions = of_type(built.templates["Staging-iris"], "AWS::SNS::Subscription")
+    subscriptions = resources(built.templates["Staging-iris"], "AWS::SNS::Subscription")
     assert sorted(
         (s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in subscriptions.values()
     ) == [
@@ -180,20 +163,11 @@ def test_execution_role_describes_exactly_the_rollback_alarms(
     synth: Synthesized, stack: str
 ) -> None:
     template = synth.templates[stack]
-    rollback = [
-        a["AlarmName"]
-        for a in next(iter(of_type(template, "AWS::SageMaker::Endpoint").values()))["Properties"][
-            "DeploymentConfig"
-        ]["AutoRollbackConfiguration"]["Alarms"]
-    ]
-    (policy,) = [
-        p
-        for logical, p in of_type(template, "AWS::IAM::Policy").items()
-        if logical.startswith("ExecutionRole")
-    ]
+    deployment = only_properties(template, "AWS::SageMaker::Endpoint")["DeploymentConfig"]
+    rollback = [a["AlarmName"] for a in deployment["AutoRollbackConfiguration"]["Alarms"]]
     (statement,) = [
         s
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        for s in policy_statements(template, prefix="ExecutionRole")
         if "cloudwatch:DescribeAlarms" in json.dumps(s["Action"])
     ]
     assert statement["Action"] == "cloudwatch:DescribeAlarms"
@@ -206,7 +180,7 @@ def test_execution_role_describes_exactly_the_rollback_alarms(
 @pytest.mark.parametrize("stack", STACKS)
 def test_key_is_retained_rotated_and_pinned(synth: Synthesized, stack: str) -> None:
     """The key encrypts captured data: renaming it would orphan that data. Change with care."""
-    keys = of_type(synth.templates[stack], "AWS::KMS::Key")
+    keys = resources(synth.templates[stack], "AWS::KMS::Key")
     assert list(keys) == ["EncryptionKey514CDF8F"]
     key = keys["EncryptionKey514CDF8F"]
     assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
@@ -218,10 +192,10 @@ def test_dashboard_shows_traffic_errors_latency_utilisation_and_alarms(
     synth: Synthesized, stack: str
 ) -> None:
     template = synth.templates[stack]
-    (dashboard,) = of_type(template, "AWS::CloudWatch::Dashboard").values()
+    dashboard = only_properties(template, "AWS::CloudWatch::Dashboard")
     env = stack.split("-")[0].lower()
-    assert dashboard["Properties"]["DashboardName"] == f"{env}-iris"
-    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert dashboard["DashboardName"] == f"{env}-iris"
+    body = json.dumps(dashboard["DashboardBody"])
     for text in (
         "Invocations",
         "Invocation5XXErrors",
@@ -236,5 +210,5 @@ def test_dashboard_shows_traffic_errors_latency_utilisation_and_alarms(
         "Alarms",
     ):
         assert text in body, text
-    for logical in of_type(template, "AWS::CloudWatch::Alarm"):
+    for logical in resources(template, "AWS::CloudWatch::Alarm"):
         assert logical in body, "every alarm is on the alarm-status widget"

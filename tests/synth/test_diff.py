@@ -15,6 +15,7 @@ from ops.diff.changes import compare
 from ops.diff.command import EXIT_DESTRUCTIVE
 from ops.diff.markdown import MARKER, render
 from tests.conftest import ROOT, synthesize
+from tests.templates import only_properties, policy_statements, resources
 
 STAGING = "Staging-iris"
 
@@ -53,12 +54,6 @@ def edited(head: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -
     edit(template)
     path.write_text(json.dumps(template))
     return out
-
-
-def resource(template: dict[str, Any], kind: str) -> dict[str, Any]:
-    found: dict[str, Any]
-    (found,) = [r for r in template["Resources"].values() if r["Type"] == kind]
-    return found
 
 
 def row(markdown: str, stack: str) -> str:
@@ -100,8 +95,8 @@ def test_rollout_change(assemblies, tmp_path: Path) -> None:
     base, head = assemblies
 
     def canary(template: dict[str, Any]) -> None:
-        endpoint = resource(template, "AWS::SageMaker::Endpoint")
-        endpoint["Properties"]["DeploymentConfig"] = {
+        endpoint = only_properties(template, "AWS::SageMaker::Endpoint")
+        endpoint["DeploymentConfig"] = {
             "BlueGreenUpdatePolicy": {
                 "TrafficRoutingConfiguration": {
                     "Type": "CANARY",
@@ -123,8 +118,8 @@ def test_capacity_and_alarm_changes(assemblies, tmp_path: Path) -> None:
     base, head = assemblies
 
     def bigger(template: dict[str, Any]) -> None:
-        config = resource(template, "AWS::SageMaker::EndpointConfig")
-        variant = config["Properties"]["ProductionVariants"][0]
+        config = only_properties(template, "AWS::SageMaker::EndpointConfig")
+        variant = config["ProductionVariants"][0]
         variant["InitialInstanceCount"] = 7
         template["Resources"]["ExtraAlarm"] = {
             "Type": "AWS::CloudWatch::Alarm",
@@ -147,12 +142,7 @@ def test_iam_change_is_called_out(assemblies, tmp_path: Path) -> None:
     base, head = assemblies
 
     def broaden(template: dict[str, Any]) -> None:
-        (policy,) = [
-            r
-            for logical, r in template["Resources"].items()
-            if r["Type"] == "AWS::IAM::Policy" and logical.startswith("ExecutionRole")
-        ]
-        policy["Properties"]["PolicyDocument"]["Statement"].append(
+        policy_statements(template, prefix="ExecutionRole").append(
             {"Action": "s3:*", "Effect": "Allow", "Resource": "*"}
         )
 
@@ -167,8 +157,8 @@ def test_bucket_replacement_is_destructive(assemblies, tmp_path: Path) -> None:
     base, head = assemblies
 
     def rename(template: dict[str, Any]) -> None:
-        for logical, found in template["Resources"].items():
-            if found["Type"] == "AWS::S3::Bucket" and "Logging" in json.dumps(found):
+        for logical, found in resources(template, "AWS::S3::Bucket").items():
+            if "Logging" in json.dumps(found):
                 found["Properties"]["BucketName"] = f"renamed-{logical.lower()}"
 
     report = compare(base, edited(head, tmp_path, rename))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Synthesized, acknowledgements
+from tests.conftest import Synthesized
+from tests.templates import acknowledgements, only_properties
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 
@@ -29,10 +30,8 @@ def test_cfn_lint_finds_nothing(synth: Synthesized) -> None:
 
 def test_cfn_lint_would_catch_a_broken_template(tmp_path: Path, synth: Synthesized) -> None:
     template = json.loads(json.dumps(synth.templates["Staging-iris"]))
-    config = next(
-        r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::EndpointConfig"
-    )
-    config["Properties"]["ProductionVariants"][0]["InitialInstanceCount"] = "two"
+    config = only_properties(template, "AWS::SageMaker::EndpointConfig")
+    config["ProductionVariants"][0]["InitialInstanceCount"] = "two"
     path = tmp_path / "broken.template.json"
     path.write_text(json.dumps(template))
     result = subprocess.run([CFN_LINT, str(path)], capture_output=True, text=True, timeout=300)

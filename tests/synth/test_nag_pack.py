@@ -12,7 +12,8 @@ from unittest.mock import ANY
 import pytest
 import yaml
 
-from tests.conftest import Synthesized, acknowledgements, synthesize, write_yaml
+from tests.conftest import Synthesized, synthesize, write_yaml
+from tests.templates import acknowledgements, only, only_properties, resources
 
 ROLE_ARN = "arn:aws:iam::111111111111:role/sagemaker-execution"
 IMAGE = "763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.6-cpu-py312"
@@ -390,10 +391,9 @@ def test_real_stacks_pass_every_rule(synth: Synthesized) -> None:
 def test_endpoint_config_encrypts_volumes_with_the_stack_key(
     synth: Synthesized, stack: str
 ) -> None:
-    resources = synth.templates[stack]["Resources"]
-    (key,) = [k for k, r in resources.items() if r["Type"] == "AWS::KMS::Key"]
-    (config,) = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
-    assert config["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+    key, _ = only(synth.templates[stack], "AWS::KMS::Key")
+    config = only_properties(synth.templates[stack], "AWS::SageMaker::EndpointConfig")
+    assert config["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
 
 
 @pytest.fixture(scope="module")
@@ -419,21 +419,18 @@ def in_vpc(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 
 def test_vpc_from_config_reaches_every_model_of_the_endpoint(in_vpc: Synthesized) -> None:
-    resources = in_vpc.templates["Staging-iris"]["Resources"]
-    models = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::Model"]
+    models = resources(in_vpc.templates["Staging-iris"], "AWS::SageMaker::Model")
     assert len(models) == 2
-    for m in models:
+    for m in models.values():
         assert m["Properties"]["VpcConfig"] == {"Subnets": SUBNETS, "SecurityGroupIds": GROUPS}
     others = [r for r in in_vpc.templates["Staging-iris-next"]["Resources"].values()]
     assert all("VpcConfig" not in r.get("Properties", {}) for r in others)
 
 
 def test_vpc_role_creates_interfaces_only_in_the_configured_network(in_vpc: Synthesized) -> None:
-    resources = in_vpc.templates["Staging-iris"]["Resources"]
     statements = {
         s["Sid"]: s
-        for r in resources.values()
-        if r["Type"] == "AWS::IAM::Policy"
+        for r in resources(in_vpc.templates["Staging-iris"], "AWS::IAM::Policy").values()
         for s in r["Properties"]["PolicyDocument"]["Statement"]
     }
     create = json.dumps(statements["VpcCreateInterfaces"]["Resource"])

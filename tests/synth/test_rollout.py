@@ -13,33 +13,10 @@ import yaml
 
 from ops.diff.engine import run_engine
 from tests.conftest import ROOT, Synthesized, synthesize, write_yaml
+from tests.templates import alarms_by_name, only, only_properties, policy_statements, resources
 
 SHADOW_SHA = "0" * 63 + "1"
 SHADOW_URI = "s3://candidate-models/iris/2024-candidate.tar.gz"
-
-
-def resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
-
-
-def only(found: dict[str, Any]) -> Any:
-    assert len(found) == 1, list(found)
-    return next(iter(found.values()))
-
-
-def props(template: dict[str, Any], kind: str) -> Any:
-    return only(resources(template, kind))["Properties"]
-
-
-def execution_policy(template: dict[str, Any]) -> Any:
-    """The serving execution role's policy (training stacks have roles of their own)."""
-    return only(
-        {
-            k: v
-            for k, v in resources(template, "AWS::IAM::Policy").items()
-            if k.startswith("ExecutionRole")
-        }
-    )["Properties"]
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +71,16 @@ def variety(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(root, root / "cdk.out", root / "bundles")
 
 
-def deployment(template: dict[str, Any]) -> Any:
-    return props(template, "AWS::SageMaker::Endpoint")["DeploymentConfig"]
+def deployment(template: dict[str, Any]) -> dict[str, Any]:
+    config: dict[str, Any] = only_properties(template, "AWS::SageMaker::Endpoint")[
+        "DeploymentConfig"
+    ]
+    return config
+
+
+def execution_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The serving execution role's statements (training stacks have roles of their own)."""
+    return policy_statements(template, prefix="ExecutionRole")
 
 
 # --- strategies ------------------------------------------------------------------------------
@@ -153,7 +138,7 @@ def test_rolling_batches(variety: Synthesized) -> None:
 
 def test_endpoint_updates_wait_for_the_rollback_alarms(synth: Synthesized) -> None:
     template = synth.templates["Prod-iris"]
-    endpoint = only(resources(template, "AWS::SageMaker::Endpoint"))
+    _, endpoint = only(template, "AWS::SageMaker::Endpoint")
     names = {
         logical: alarm["Properties"]["AlarmName"]
         for logical, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
@@ -168,7 +153,7 @@ def test_endpoint_updates_wait_for_the_rollback_alarms(synth: Synthesized) -> No
 
 def test_champion_and_challenger_serve_their_own_model_versions(variety: Synthesized) -> None:
     template = variety.templates["Prod-iris"]
-    variants = props(template, "AWS::SageMaker::EndpointConfig")["ProductionVariants"]
+    variants = only_properties(template, "AWS::SageMaker::EndpointConfig")["ProductionVariants"]
     by_name = {v["VariantName"]: v for v in variants}
     assert set(by_name) == {"champion", "challenger"}
     assert (
@@ -192,14 +177,13 @@ def test_champion_and_challenger_serve_their_own_model_versions(variety: Synthes
         "sha256": next_sha,
     }
     # The execution role reads the challenger's bundle too, and nothing else new.
-    policy = execution_policy(template)["PolicyDocument"]["Statement"]
-    reads = [s for s in policy if s["Sid"].startswith("ReadVariantModel")]
+    reads = [s for s in execution_statements(template) if s["Sid"].startswith("ReadVariantModel")]
     assert len(reads) == 1 and reads[0]["Resource"].endswith(f"/{next_sha}.gz")
 
 
 def test_shadow_variant_gets_a_share_of_copied_requests(variety: Synthesized) -> None:
     template = variety.templates["Prod-iris-next"]
-    config = props(template, "AWS::SageMaker::EndpointConfig")
+    config = only_properties(template, "AWS::SageMaker::EndpointConfig")
     (production,) = config["ProductionVariants"]
     (shadow,) = config["ShadowProductionVariants"]
     assert shadow["VariantName"] == "candidate"
@@ -208,25 +192,21 @@ def test_shadow_variant_gets_a_share_of_copied_requests(variety: Synthesized) ->
     model = resources(template, "AWS::SageMaker::Model")[shadow["ModelName"]["Fn::GetAtt"][0]]
     assert model["Properties"]["PrimaryContainer"]["ModelDataUrl"] == SHADOW_URI
     assert template["Metadata"]["ModelVariants"]["candidate"]["sha256"] == SHADOW_SHA
-    policy = execution_policy(template)["PolicyDocument"]["Statement"]
     assert any(
         s["Sid"].startswith("ReadVariantModel")
         and s["Resource"] == "arn:aws:s3:::candidate-models/iris/2024-candidate.tar.gz"
-        for s in policy
+        for s in execution_statements(template)
     )
 
 
 def test_serverless_variant(variety: Synthesized) -> None:
     template = variety.templates["Staging-iris-next"]
-    (variant,) = props(template, "AWS::SageMaker::EndpointConfig")["ProductionVariants"]
+    (variant,) = only_properties(template, "AWS::SageMaker::EndpointConfig")["ProductionVariants"]
     assert variant["ServerlessConfig"] == {"MemorySizeInMB": 3072, "MaxConcurrency": 10}
     assert "InstanceType" not in variant and "InitialInstanceCount" not in variant
-    assert props(template, "AWS::SageMaker::Model")["EnableNetworkIsolation"] is False
+    assert only_properties(template, "AWS::SageMaker::Model")["EnableNetworkIsolation"] is False
     # No instances: no utilisation alarms, no scaling; latency and errors still page.
-    names = {
-        a["Properties"]["AlarmName"] for a in resources(template, "AWS::CloudWatch::Alarm").values()
-    }
-    assert names == {
+    assert set(alarms_by_name(template)) == {
         "staging-iris-next-primary-error-rate-5xx",
         "staging-iris-next-primary-model-latency-p99",
         "staging-iris-next-primary-overhead-latency-p99",
@@ -252,9 +232,7 @@ def test_autoscaling_tracks_invocations_and_deploys_keep_scaled_capacity(
             "MaxCapacity": 4,
         },
     )
-    target = only(
-        resources(synth.templates["Prod-iris"], "AWS::ApplicationAutoScaling::ScalableTarget")
-    )
+    _, target = only(synth.templates["Prod-iris"], "AWS::ApplicationAutoScaling::ScalableTarget")
     assert "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint" in str(
         target["Properties"]["RoleARN"]
     )
@@ -273,7 +251,7 @@ def test_autoscaling_tracks_invocations_and_deploys_keep_scaled_capacity(
             },
         },
     )
-    endpoint = props(synth.templates["Prod-iris"], "AWS::SageMaker::Endpoint")
+    endpoint = only_properties(synth.templates["Prod-iris"], "AWS::SageMaker::Endpoint")
     assert endpoint["RetainAllVariantProperties"] is True
     assert endpoint["ExcludeRetainedVariantProperties"] == [
         {"VariantPropertyType": "DesiredWeight"},
@@ -282,7 +260,7 @@ def test_autoscaling_tracks_invocations_and_deploys_keep_scaled_capacity(
 
 
 def test_without_autoscaling_a_deploy_applies_the_configured_capacity(synth: Synthesized) -> None:
-    endpoint = props(synth.templates["Staging-iris"], "AWS::SageMaker::Endpoint")
+    endpoint = only_properties(synth.templates["Staging-iris"], "AWS::SageMaker::Endpoint")
     assert "RetainAllVariantProperties" not in endpoint
     assert not resources(
         synth.templates["Staging-iris"], "AWS::ApplicationAutoScaling::ScalableTarget"
@@ -291,9 +269,8 @@ def test_without_autoscaling_a_deploy_applies_the_configured_capacity(synth: Syn
 
 def test_data_capture_into_the_artifact_bucket_with_kms(synth: Synthesized) -> None:
     template = synth.templates["Prod-iris"]
-    capture = props(template, "AWS::SageMaker::EndpointConfig")["DataCaptureConfig"]
-    key = only(resources(template, "AWS::KMS::Key"))
-    key_id = next(k for k, v in template["Resources"].items() if v is key)
+    capture = only_properties(template, "AWS::SageMaker::EndpointConfig")["DataCaptureConfig"]
+    key_id, _ = only(template, "AWS::KMS::Key")
     bucket = "ArtifactsBucket88671897"
     assert capture == {
         "EnableCapture": True,
@@ -304,10 +281,9 @@ def test_data_capture_into_the_artifact_bucket_with_kms(synth: Synthesized) -> N
         "KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
         "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
     }
-    statements = execution_policy(template)["PolicyDocument"]["Statement"]
-    encrypt = next(s for s in statements if s["Sid"] == "EncryptDataCapture")
+    encrypt = next(s for s in execution_statements(template) if s["Sid"] == "EncryptDataCapture")
     assert encrypt["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    assert "DataCaptureConfig" not in props(
+    assert "DataCaptureConfig" not in only_properties(
         synth.templates["Staging-iris"], "AWS::SageMaker::EndpointConfig"
     )
 
@@ -353,13 +329,14 @@ def test_a_new_model_version_replaces_model_and_config_and_updates_the_endpoint(
         # replaced. The Endpoint keeps its explicit name and moves to the new
         # config in place (EndpointConfigName: "Update requires: No interruption"), so the
         # rollout runs through DeploymentConfig.
-        config_id, config = next(iter(resources(new, "AWS::SageMaker::EndpointConfig").items()))
-        model_id = next(iter(resources(new, "AWS::SageMaker::Model")))
+        config_id, config = only(new, "AWS::SageMaker::EndpointConfig")
+        model_id, _ = only(new, "AWS::SageMaker::Model")
         assert "EndpointConfigName" not in config["Properties"]
         for variant in config["Properties"]["ProductionVariants"]:
             assert variant["ModelName"] == {"Fn::GetAtt": [model_id, "ModelName"]}
-        endpoint = props(new, "AWS::SageMaker::Endpoint")
-        assert endpoint["EndpointName"] == props(old, "AWS::SageMaker::Endpoint")["EndpointName"]
+        endpoint = only_properties(new, "AWS::SageMaker::Endpoint")
+        old_endpoint = only_properties(old, "AWS::SageMaker::Endpoint")
+        assert endpoint["EndpointName"] == old_endpoint["EndpointName"]
         assert endpoint["EndpointConfigName"] == {"Fn::GetAtt": [config_id, "EndpointConfigName"]}
         assert "DeploymentConfig" in endpoint
         # Latency alarms follow the new config, so they watch the new fleet during the rollout.

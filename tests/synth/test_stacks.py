@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from aws_cdk.assertions import Match
 
 from tests.conftest import Synthesized
+from tests.templates import only, only_properties, resources, statements_by_sid
 
 STACKS = ["Staging-iris", "Prod-iris"]
-
-
-def only(resources: dict[str, Any]) -> dict[str, Any]:
-    assert len(resources) == 1, list(resources)
-    return next(iter(resources.values()))
 
 
 def test_every_environment_and_model_has_a_stack(synth: Synthesized) -> None:
@@ -65,7 +59,7 @@ def test_artifact_bucket_is_private_encrypted_versioned_and_retained(
         },
     )
     # Both buckets (artifacts and their access logs) deny plain HTTP.
-    policies = template.find_resources("AWS::S3::BucketPolicy")
+    policies = resources(synth.templates[stack], "AWS::S3::BucketPolicy")
     assert len(policies) == 2
     for policy in policies.values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -78,26 +72,13 @@ def test_artifact_bucket_is_private_encrypted_versioned_and_retained(
 @pytest.mark.parametrize("stack", STACKS)
 def test_execution_role_is_scoped(synth: Synthesized, stack: str) -> None:
     template = synth.templates[stack]
-    resources = template["Resources"]
     # The model's execution role (a training pipeline brings roles of its own).
-    roles = {
-        k: v
-        for k, v in resources.items()
-        if v["Type"] == "AWS::IAM::Role" and k.startswith("ExecutionRole")
-    }
-    role = only(roles)
-    assert "ManagedPolicyArns" not in role["Properties"]
-    principal = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+    role = only_properties(template, "AWS::IAM::Role", prefix="ExecutionRole")
+    assert "ManagedPolicyArns" not in role
+    principal = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
     assert principal == {"Service": "sagemaker.amazonaws.com"}
 
-    policy = only(
-        {
-            k: v
-            for k, v in resources.items()
-            if v["Type"] == "AWS::IAM::Policy" and k.startswith("ExecutionRole")
-        }
-    )
-    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    statements = statements_by_sid(template, prefix="ExecutionRole")
     for statement in statements.values():
         actions = (
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -110,14 +91,8 @@ def test_execution_role_is_scoped(synth: Synthesized, stack: str) -> None:
     assert [s for s in statements.values() if s["Resource"] == "*"] == [statements["EcrToken"]]
     assert statements["PullImage"]["Resource"].endswith(":repository/pytorch-inference")
     assert statements["WriteLogs"]["Resource"] == {
-        "Fn::GetAtt": [only_id(resources, "AWS::Logs::LogGroup"), "Arn"]
+        "Fn::GetAtt": [only(template, "AWS::Logs::LogGroup")[0], "Arn"]
     }
-
-
-def only_id(resources: dict[str, Any], kind: str) -> str:
-    found = [k for k, v in resources.items() if v["Type"] == kind]
-    assert len(found) == 1, found
-    return found[0]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -144,18 +119,10 @@ def test_model_serves_the_bundle_with_sagemaker_program_set(synth: Synthesized, 
             },
         },
     )
-    model = only(template.find_resources("AWS::SageMaker::Model"))
+    _, model = only(synth.templates[stack], "AWS::SageMaker::Model")
     assert "ModelName" not in model["Properties"], "a new bundle must give a new Model"
-    assert set(model["DependsOn"]) >= {
-        only_id(
-            {
-                k: v
-                for k, v in synth.templates[stack]["Resources"].items()
-                if k.startswith("ExecutionRole")
-            },
-            "AWS::IAM::Policy",
-        )
-    }
+    policy_id, _ = only(synth.templates[stack], "AWS::IAM::Policy", prefix="ExecutionRole")
+    assert set(model["DependsOn"]) >= {policy_id}
 
 
 @pytest.mark.parametrize(("stack", "count"), [("Staging-iris", 1), ("Prod-iris", 2)])
@@ -175,8 +142,8 @@ def test_endpoint_config_and_endpoint(synth: Synthesized, stack: str, count: int
             ],
         },
     )
-    config = only(template.find_resources("AWS::SageMaker::EndpointConfig"))
-    assert "EndpointConfigName" not in config["Properties"]
+    config = only_properties(synth.templates[stack], "AWS::SageMaker::EndpointConfig")
+    assert "EndpointConfigName" not in config
     env = stack.split("-")[0].lower()
     template.has_resource_properties(
         "AWS::SageMaker::Endpoint",
@@ -234,8 +201,8 @@ def test_prod_has_termination_protection_and_staging_does_not(synth: Synthesized
 
 
 def test_tags_from_the_environment_reach_every_taggable_resource(synth: Synthesized) -> None:
-    model = only(synth.template("Prod-iris").find_resources("AWS::SageMaker::Model"))
-    tags = {t["Key"]: t["Value"] for t in model["Properties"]["Tags"]}
+    model = only_properties(synth.templates["Prod-iris"], "AWS::SageMaker::Model")
+    tags = {t["Key"]: t["Value"] for t in model["Tags"]}
     assert tags == {"environment": "prod", "owner": "ml-platform", "model": "iris"}
 
 

@@ -28,6 +28,7 @@ from stacks.pipeline_definition import (
     metric_regex,
 )
 from tests.conftest import ROOT, Synthesized, write_yaml
+from tests.templates import only, statements_by_sid
 
 PIPELINE = "AWS::SageMaker::Pipeline"
 # Stateful: renaming it would replace the group and lose its versions and approvals.
@@ -35,7 +36,7 @@ REGISTRY_LOGICAL_ID = "ModelRegistryGroupC87F7ECA"
 
 
 def pipeline_of(template: dict[str, Any]) -> dict[str, Any]:
-    (resource,) = [r for r in template["Resources"].values() if r["Type"] == PIPELINE]
+    _, resource = only(template, PIPELINE)
     return resource
 
 
@@ -177,21 +178,11 @@ def test_failures_page_and_only_staging_iris_is_scheduled(synth: Synthesized) ->
         assert not [r for r in rules.values() if "ScheduleExpression" in r["Properties"]], stack
 
 
-def _statements(template: dict[str, Any], role_prefix: str) -> dict[str, dict[str, Any]]:
-    policies = [
-        r
-        for logical, r in template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Policy" and logical.startswith(role_prefix)
-    ]
-    (policy,) = policies
-    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-
-
 def test_the_role_reads_only_inputs_writes_only_its_prefixes_passes_only_itself(
     synth: Synthesized,
 ) -> None:
     template = synth.templates["Staging-iris"]
-    statements = _statements(template, "TrainingRoleDefaultPolicy")
+    statements = statements_by_sid(template, prefix="TrainingRoleDefaultPolicy")
     role_id = pipeline_of(template)["Properties"]["RoleArn"]["Fn::GetAtt"][0]
 
     assert statements["PassOwnRole"]["Resource"] == {"Fn::GetAtt": [role_id, "Arn"]}
@@ -211,7 +202,9 @@ def test_the_role_reads_only_inputs_writes_only_its_prefixes_passes_only_itself(
     suffixes = [r["Fn::Join"][1][-1] for r in writes[0]["Resource"]]
     assert sorted(suffixes) == ["/training/checkpoints/*", "/training/output/*"]
     # Digits reads a prefix: objects under it, listing limited to it.
-    digits = _statements(synth.templates["Staging-digits"], "TrainingRoleDefaultPolicy")
+    digits = statements_by_sid(
+        synth.templates["Staging-digits"], prefix="TrainingRoleDefaultPolicy"
+    )
     assert digits["ReadInput0"]["Resource"] == "arn:aws:s3:::ml-platform-training-data/digits/v1/*"
     assert digits["ListInput0"]["Condition"] == {"StringLike": {"s3:prefix": ["digits/v1/*"]}}
     everything = json.dumps(statements)

@@ -18,6 +18,7 @@ from configs.errors import ConfigError
 from configs.loader import load_project
 from stacks.constructs.unpacked_model import EPHEMERAL_MAX_MIB, ephemeral_mib, fits, memory_mib
 from tests.conftest import Synthesized, synthesize, write_yaml
+from tests.templates import only, resources, statements_by_sid
 
 MODEL = "AWS::SageMaker::Model"
 UPLOAD = "Custom::CDKBucketDeployment"
@@ -110,28 +111,14 @@ def unpacked(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(root, root / "cdk.out", root / "bundles")
 
 
-def _one(template: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
-    (found,) = [(k, r) for k, r in template["Resources"].items() if r["Type"] == kind]
-    return found
-
-
 def _artifact_bucket(template: dict[str, Any]) -> str:
-    (logical_id,) = [
-        k
-        for k, r in template["Resources"].items()
-        if r["Type"] == "AWS::S3::Bucket" and k.startswith("ArtifactsBucket")
-    ]
+    logical_id, _ = only(template, "AWS::S3::Bucket", prefix="ArtifactsBucket")
     return logical_id
 
 
-def _own_model(template: dict[str, Any]) -> dict[str, Any]:
-    return template["Resources"][
-        next(
-            k
-            for k, r in template["Resources"].items()
-            if k.startswith("Model") and r["Type"] == MODEL
-        )
-    ]
+def _own_model(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The stack's own Model (a variant served by another folder would have another id)."""
+    return only(template, MODEL, prefix="Model")
 
 
 @pytest.mark.parametrize("stack", ["Staging-iris", "Prod-iris"])
@@ -139,7 +126,7 @@ def test_model_reads_an_uncompressed_prefix(unpacked: Synthesized, stack: str) -
     template = unpacked.templates[stack]
     key = template["Metadata"]["ModelArtifact"]["sha256"]
     prefix = f"models/{key}/"
-    container = _own_model(template)["Properties"]["PrimaryContainer"]
+    container = _own_model(template)[1]["Properties"]["PrimaryContainer"]
     assert "ModelDataUrl" not in container
     source = container["ModelDataSource"]["S3DataSource"]
     assert source["S3DataType"] == "S3Prefix" and source["CompressionType"] == "None"
@@ -154,7 +141,7 @@ def test_files_are_extracted_under_the_prefix_and_kept(unpacked: Synthesized, st
     template = unpacked.template(stack)
     raw = unpacked.templates[stack]
     prefix = f"models/{raw['Metadata']['ModelArtifact']['sha256']}/"
-    upload_id, upload = _one(raw, UPLOAD)
+    upload_id, upload = only(raw, UPLOAD)
     props = upload["Properties"]
     assert props["DestinationBucketKeyPrefix"] == prefix
     assert props["Extract"] is True
@@ -164,8 +151,8 @@ def test_files_are_extracted_under_the_prefix_and_kept(unpacked: Synthesized, st
     (zip_key,) = props["SourceObjectKeys"]
     assert zip_key == f"{raw['Metadata']['ModelArtifact']['sha256']}.zip"
     # The SageMaker Model is created only once the files are there.
-    model_id = next(k for k, r in raw["Resources"].items() if r is _own_model(raw))
-    assert upload_id in raw["Resources"][model_id]["DependsOn"]
+    _, model = _own_model(raw)
+    assert upload_id in model["DependsOn"]
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {"MemorySize": 1024, "EphemeralStorage": {"Size": 512}, "Timeout": 900},
@@ -192,10 +179,7 @@ def test_the_directory_asset_is_the_staged_files(unpacked: Synthesized) -> None:
 def test_role_reads_and_lists_exactly_the_prefix(unpacked: Synthesized, stack: str) -> None:
     raw = unpacked.templates[stack]
     prefix = f"models/{raw['Metadata']['ModelArtifact']['sha256']}/"
-    policy = raw["Resources"][
-        next(k for k in raw["Resources"] if k.startswith("ExecutionRoleDefaultPolicy"))
-    ]
-    statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    statements = statements_by_sid(raw, prefix="ExecutionRoleDefaultPolicy")
     read = statements["ReadBundle"]
     assert read["Action"] == "s3:GetObject"
     assert read["Resource"]["Fn::Join"][1][-1] == f"/{prefix}*"
@@ -207,12 +191,10 @@ def test_role_reads_and_lists_exactly_the_prefix(unpacked: Synthesized, stack: s
 
 def test_the_example_stacks_stay_compressed(synth: Synthesized) -> None:
     for name, template in synth.templates.items():
-        kinds = {r["Type"] for r in template["Resources"].values()}
-        assert UPLOAD not in kinds, name
-        for resource in template["Resources"].values():
-            if resource["Type"] == MODEL:
-                container = resource["Properties"]["PrimaryContainer"]
-                assert "ModelDataSource" not in container, name
+        assert not resources(template, UPLOAD), name
+        for resource in resources(template, MODEL).values():
+            container = resource["Properties"]["PrimaryContainer"]
+            assert "ModelDataSource" not in container, name
 
 
 @pytest.mark.parametrize(

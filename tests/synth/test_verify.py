@@ -14,7 +14,8 @@ from moto import mock_aws
 
 from ops.__main__ import main
 from ops.verify import check_response
-from stacks.templates import read_template, resources_of
+from stacks.templates import read_template
+from tests.templates import only, only_properties
 
 STACK = "Staging-iris"
 REGION = "eu-west-1"
@@ -34,17 +35,11 @@ def _template(assembly: Path) -> dict[str, Any]:
     return read_template(assembly / f"{STACK}.template.json")
 
 
-def _logical(template: dict[str, Any], kind: str) -> str:
-    (logical,) = resources_of(template, kind)
-    return logical
-
-
 def add_rollback_alarm(assembly: Path) -> None:
     """Give the endpoint a DeploymentConfig with an auto-rollback alarm, as rollouts declare."""
     path = assembly / f"{STACK}.template.json"
     template = json.loads(path.read_text())
-    endpoint = template["Resources"][_logical(template, "AWS::SageMaker::Endpoint")]
-    endpoint["Properties"]["DeploymentConfig"] = {
+    only_properties(template, "AWS::SageMaker::Endpoint")["DeploymentConfig"] = {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 60}
         },
@@ -60,23 +55,18 @@ def deploy(assembly: Path) -> str:
     the API with the template's name, on the config that CloudFormation made.
     """
     template = _template(assembly)
-    keep = {
-        logical: resource
-        for logical, resource in template["Resources"].items()
-        if resource["Type"] in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig")
-    }
-    model = keep[_logical(template, "AWS::SageMaker::Model")]["Properties"]
-    model["ExecutionRoleArn"] = "arn:aws:iam::123456789012:role/execution"
+    model_id, model = only(template, "AWS::SageMaker::Model")
+    config_id, config = only(template, "AWS::SageMaker::EndpointConfig")
+    model["Properties"]["ExecutionRoleArn"] = "arn:aws:iam::123456789012:role/execution"
     # The key and capture bucket live in resources left out here; the verifier never reads them.
-    config = keep[_logical(template, "AWS::SageMaker::EndpointConfig")]["Properties"]
-    config.pop("KmsKeyId", None)
-    config.pop("DataCaptureConfig", None)
-    small = {"Metadata": template["Metadata"], "Resources": keep}
+    config["Properties"].pop("KmsKeyId", None)
+    config["Properties"].pop("DataCaptureConfig", None)
+    small = {"Metadata": template["Metadata"], "Resources": {model_id: model, config_id: config}}
     cfn = boto3.client("cloudformation", region_name=REGION)
     cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(small))
-    physical = cfn.describe_stack_resource(
-        StackName=STACK, LogicalResourceId=_logical(template, "AWS::SageMaker::EndpointConfig")
-    )["StackResourceDetail"]["PhysicalResourceId"]
+    physical = cfn.describe_stack_resource(StackName=STACK, LogicalResourceId=config_id)[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
     return str(physical.rsplit("/", 1)[-1])
 
 
@@ -163,8 +153,7 @@ def test_silent_rollback_fails_and_names_the_alarm(aws, assembly: Path, tmp_path
 def remove_deployment_config(assembly: Path) -> None:
     path = assembly / f"{STACK}.template.json"
     template = json.loads(path.read_text())
-    endpoint = template["Resources"][_logical(template, "AWS::SageMaker::Endpoint")]
-    endpoint["Properties"].pop("DeploymentConfig", None)
+    only_properties(template, "AWS::SageMaker::Endpoint").pop("DeploymentConfig", None)
     path.write_text(json.dumps(template))
 
 

@@ -1,0 +1,72 @@
+"""Reading synthesized templates in tests: the resources of a type, the one resource a stack has
+of a type, its properties, a role's policy statements, the alarms by name, the acknowledged
+findings.
+
+Built on `stacks.templates`, the reader the rule pack, the diff and the verifier use, so a test
+sees a resource of a type as the tools do. The helpers hand back the template's own objects, so
+a test that breaks a template on purpose edits what they return. A test that expects exactly one
+resource says so with `only`, which fails with the logical ids it found otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from stacks.templates import resources_of
+
+Template = dict[str, Any]
+
+
+def resources(template: Template, kind: str, *, prefix: str = "") -> dict[str, dict[str, Any]]:
+    """The resources of `kind` by logical id; with `prefix`, only the ids that start with it
+    (one construct's resource among others of its type, e.g. the serving role's policy)."""
+    own: dict[str, dict[str, Any]] = template["Resources"]
+    return {k: own[k] for k in resources_of(template, kind) if k.startswith(prefix)}
+
+
+def only(template: Template, kind: str, *, prefix: str = "") -> tuple[str, dict[str, Any]]:
+    """The logical id and the resource of the one resource of `kind` (with `prefix`)."""
+    found = resources(template, kind, prefix=prefix)
+    assert len(found) == 1, f"one {kind} {prefix}expected, found {sorted(found)}"
+    (item,) = found.items()
+    return item
+
+
+def only_properties(template: Template, kind: str, *, prefix: str = "") -> dict[str, Any]:
+    """The `Properties` of the one resource of `kind` (with `prefix`)."""
+    _, resource = only(template, kind, prefix=prefix)
+    own: dict[str, Any] = resource["Properties"]
+    return own
+
+
+def policy_statements(template: Template, *, prefix: str) -> list[dict[str, Any]]:
+    """The statements of the one `AWS::IAM::Policy` whose logical id starts with `prefix`."""
+    document = only_properties(template, "AWS::IAM::Policy", prefix=prefix)["PolicyDocument"]
+    statements: list[dict[str, Any]] = document["Statement"]
+    return statements
+
+
+def statements_by_sid(template: Template, *, prefix: str) -> dict[str, dict[str, Any]]:
+    """The same statements by `Sid` (the project names each statement it writes)."""
+    return {s["Sid"]: s for s in policy_statements(template, prefix=prefix)}
+
+
+def alarms_by_name(template: Template) -> dict[str, dict[str, Any]]:
+    """Each CloudWatch alarm's properties, by `AlarmName`."""
+    return {
+        alarm["Properties"]["AlarmName"]: alarm["Properties"]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+    }
+
+
+def acknowledgements(outdir: Path, pattern: str = "*.metadata.json") -> dict[tuple[str, str], str]:
+    """(construct path, acknowledged finding id) -> reason, from a cloud assembly's metadata."""
+    found: dict[tuple[str, str], str] = {}
+    for path in outdir.glob(pattern):
+        for construct, entries in json.loads(path.read_text()).items():
+            for entry in entries:
+                if entry["type"] == "aws:cdk:acknowledged-rules":
+                    found.update({(construct, k): v for k, v in entry["data"].items()})
+    return found
