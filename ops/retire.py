@@ -19,7 +19,6 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from ops.verify import stack_region
 from stacks.templates import read_assembly
 
 MODEL_TAG = "model"  # stacks.model_stack tags every stack with its model's name
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"retire: {error}", file=sys.stderr)
         return 1
     matching = [s for s in stacks if any(fnmatch.fnmatchcase(s.name, p) for p in args.stacks)]
-    regions = {stack_region(args.assembly, s.name) for s in matching} or {None}
+    regions = {s.region for s in matching} or {None}
     names = []
     try:
         for region in sorted(regions, key=str):

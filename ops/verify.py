@@ -298,14 +298,6 @@ def select(stacks: Sequence[StackTemplate], patterns: Sequence[str]) -> list[Sta
     return [s for s in stacks if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]
 
 
-def stack_region(outdir: Path, name: str) -> str | None:
-    """The stack's region from the manifest (`aws://<account>/<region>`), if concrete."""
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    environment = manifest.get("artifacts", {}).get(name, {}).get("environment", "")
-    region = environment.rsplit("/", 1)[-1] if environment.startswith("aws://") else ""
-    return region if region and not region.startswith("unknown-") else None
-
-
 def summary(results: Sequence[Result], *, smoke: bool) -> str:
     """Markdown for the job summary."""
     passed = all(result.ok for result in results)
@@ -358,9 +350,7 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for stack in stacks:
         try:
-            results.append(
-                verifier.check(stack, stack_region(args.assembly, stack.name), smoke=args.smoke)
-            )
+            results.append(verifier.check(stack, stack.region, smoke=args.smoke))
         except (ClientError, BotoCoreError) as error:
             results.append(Result(stack.name, problems=[f"AWS call failed: {_message(error)}"]))
     markdown = summary(results, smoke=args.smoke)

@@ -41,13 +41,21 @@ def read_template(path: Path) -> dict[str, Any]:
     return template
 
 
+def concrete_region(environment: str) -> str | None:
+    """The region of a manifest environment (`aws://<account>/<region>`), if it names one."""
+    region = environment.rsplit("/", 1)[-1] if environment.startswith("aws://") else ""
+    return region if region and not region.startswith("unknown-") else None
+
+
 @dataclass(frozen=True)
 class StackTemplate:
-    """One stack of a cloud assembly: its name, template file and template."""
+    """One stack of a cloud assembly: its name, template file and template, and its region
+    when the manifest names a concrete one."""
 
     name: str
     template_path: Path
     template: dict[str, Any]
+    region: str | None = None
 
     @property
     def bundle(self) -> BundleRecord | None:
@@ -76,5 +84,6 @@ def read_assembly(outdir: Path) -> list[StackTemplate]:
             continue
         path = outdir / artifact["properties"]["templateFile"]
         name = artifact.get("displayName") or artifact_id
-        stacks.append(StackTemplate(name, path, read_template(path)))
+        region = concrete_region(str(artifact.get("environment", "")))
+        stacks.append(StackTemplate(name, path, read_template(path), region))
     return stacks
