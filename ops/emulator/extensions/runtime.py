@@ -3,7 +3,7 @@
 Stock moto answers every InvokeEndpoint with canned text. Here the emulator looks the endpoint
 up the way SageMaker does (Endpoint -> EndpointConfig production variant -> Model ->
 `ModelDataUrl`), reads that model.tar.gz from its own S3, and forwards the request to the local
-serving stack (`ops.serve`: SageMaker's PyTorch inference toolkit) started for that archive.
+serving stack (`ops.serving`: SageMaker's PyTorch inference toolkit) started for that archive.
 Servers start on the first request for an archive and are reused; at most
 `EMULATOR_MODEL_SERVERS` (default 1) run at once, least recently used first out, so twenty
 endpoints do not mean twenty JVMs on a small machine.
@@ -130,7 +130,7 @@ class ServerPool:
 
 @dataclass
 class _ServeHandle:
-    """An `ops.serve.Server` that is ready for requests."""
+    """An `ops.serving.Server` that is ready for requests."""
 
     server: Any
     url: str
