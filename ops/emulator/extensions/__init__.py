@@ -25,9 +25,11 @@ def _patches() -> list[Patch]:
             f"the emulator's extensions are written against moto {MOTO_VERSION}, found {found}; "
             "re-check ops/emulator/extensions against the new version and update the pin"
         )
-    from ops.emulator.extensions import change_sets, cloudformation, runtime
+    from ops.emulator.extensions import change_sets, cloudformation, cloudtrail, runtime
 
-    return cloudformation.patches() + change_sets.patches() + runtime.patches()
+    return (
+        cloudformation.patches() + change_sets.patches() + runtime.patches() + cloudtrail.patches()
+    )
 
 
 def _missing(owner: object, name: str) -> str:

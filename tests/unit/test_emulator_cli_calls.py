@@ -1,5 +1,5 @@
-"""UpdateTerminationProtection, which the CDK CLI calls for the protected Prod stacks, exists
-in the emulator only while its extensions are installed."""
+"""API calls the CDK CLI makes that moto 5.2.5 lacks, answered only while the emulator's
+extensions are installed: UpdateTerminationProtection (Prod stacks), CloudTrail LookupEvents."""
 
 from __future__ import annotations
 
@@ -29,3 +29,13 @@ def test_termination_protection_is_updated_and_shown(monkeypatch: pytest.MonkeyP
         (stack,) = cfn.describe_stacks(StackName="Prod-iris")["Stacks"]
         assert stack["EnableTerminationProtection"] is True
     assert "update_termination_protection" not in vars(CloudFormationResponse)
+
+
+def test_cloudtrail_lookup_events_answers_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CDK CLI asks after a failed deployment; a 500 makes it retry for ~25 s."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with installed(), mock_aws():
+        found = boto3.client("cloudtrail", region_name="eu-west-1").lookup_events()
+    assert found["Events"] == []
