@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,14 +92,30 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(ROOT, base / "cdk.out", base / "bundles")
 
 
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Iterator[Path]:
-    """A copy of the project's configs and models to change freely."""
+def copy_project(target: Path) -> Path:
+    """Copy the project's configs and models (what synth reads) into `target`, to change freely."""
     for name in ("configs", "models"):
         shutil.copytree(
-            ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "schema")
+            ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "schema")
         )
-    yield tmp_path
+    return target
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the project's configs and models in the test's own folder."""
+    return copy_project(tmp_path)
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3 pointed at moto only: test keys in eu-west-1, and no profile, session token or
+    endpoint override that the shell running the tests may carry."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def write_yaml(path: Path, data: Any) -> Path:

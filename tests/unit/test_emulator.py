@@ -8,9 +8,7 @@ checks the one thing that holds on stock moto too: the extensions apply only whi
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,112 +16,27 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.cloudformation import parsing
 
 from ops.emulator.extensions import installed, runtime
 from ops.emulator.extensions.resources import MODELS
-
-REGION = "eu-west-1"
-SSM_VERSION = "/cdk-bootstrap/hnb659fds/version"
-ROLE = "arn:aws:iam::123456789012:role/sagemaker"
+from tests.emulator_support import (
+    REGION,
+    ROLE,
+    FakeModelServer,
+    bootstrapped,
+    cfn,
+    deploy,
+    physical,
+    sagemaker_resources,
+    template,
+)
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with installed(), mock_aws():
-        boto3.client("ssm").put_parameter(Name=SSM_VERSION, Value="30", Type="String")
+def aws(aws_credentials: None) -> Iterator[None]:
+    with bootstrapped():
         yield
-
-
-def cfn() -> Any:
-    return boto3.client("cloudformation")
-
-
-def template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:
-    return json.dumps(
-        {
-            "Parameters": {
-                "BootstrapVersion": {
-                    "Type": "AWS::SSM::Parameter::Value<String>",
-                    "Default": SSM_VERSION,
-                }
-            },
-            "Resources": resources,
-            "Outputs": outputs or {},
-        }
-    )
-
-
-def deploy(stack: str, body: str, *, name: str = "cdk-deploy-change-set") -> dict[str, Any]:
-    """What the CDK CLI does: delete the old change set, create, describe, execute."""
-    client = cfn()
-    exists = any(s["StackName"] == stack for s in client.describe_stacks()["Stacks"])
-    if exists:
-        client.delete_change_set(StackName=stack, ChangeSetName=name)
-    client.create_change_set(
-        StackName=stack,
-        ChangeSetName=name,
-        ChangeSetType="UPDATE" if exists else "CREATE",
-        TemplateBody=body,
-        Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}]
-        if exists
-        else [],
-    )
-    client.describe_change_set(StackName=stack, ChangeSetName=name)
-    client.execute_change_set(StackName=stack, ChangeSetName=name)
-    return dict(client.describe_stacks(StackName=stack)["Stacks"][0])
-
-
-def physical(stack: str, logical: str) -> str:
-    resource = cfn().describe_stack_resource(StackName=stack, LogicalResourceId=logical)
-    return str(resource["StackResourceDetail"]["PhysicalResourceId"])
-
-
-def sagemaker_resources(model_url: str = "s3://bucket/a.tar.gz") -> dict[str, Any]:
-    """A Model and EndpointConfig with generated names, an Endpoint named staging-iris."""
-    return {
-        "Model": {
-            "Type": "AWS::SageMaker::Model",
-            "Properties": {
-                "ExecutionRoleArn": ROLE,
-                "PrimaryContainer": {
-                    "Image": "img",
-                    "ModelDataUrl": model_url,
-                    "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
-                },
-            },
-        },
-        "Config": {
-            "Type": "AWS::SageMaker::EndpointConfig",
-            "Properties": {
-                "ProductionVariants": [
-                    {
-                        "VariantName": "primary",
-                        "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
-                        "InstanceType": "ml.m5.large",
-                        "InitialInstanceCount": 1,
-                        "InitialVariantWeight": 1.0,
-                    }
-                ],
-            },
-        },
-        "Endpoint": {
-            "Type": "AWS::SageMaker::Endpoint",
-            "Properties": {
-                "EndpointName": "staging-iris",
-                "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
-            },
-        },
-    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -561,46 +474,14 @@ def _events(stack: str) -> list[dict[str, Any]]:
 # InvokeEndpoint
 
 
-class _FakeModelServer:
-    """Answers /invocations with the archive's bytes count, so the test sees which was served."""
-
-    def __init__(self, archive: Path) -> None:
-        size = archive.stat().st_size
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if json.loads(body).get("bad"):
-                    self.send_response(400)
-                    self.end_headers()
-                    self.wfile.write(b'{"error": "bad input"}')
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(json.dumps({"predictions": [size]}).encode())
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.stopped = False
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.stopped = True
-
-
 def test_invoke_endpoint_is_answered_by_the_deployed_archive(
     aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    started: list[_FakeModelServer] = []
+    started: list[FakeModelServer] = []
 
-    def fake_start(archive: Path, environment: dict[str, str]) -> _FakeModelServer:
+    def fake_start(archive: Path, environment: dict[str, str]) -> FakeModelServer:
         assert environment["SAGEMAKER_PROGRAM"] == "inference.py"
-        started.append(_FakeModelServer(archive))
+        started.append(FakeModelServer(archive))
         return started[-1]
 
     monkeypatch.setattr(runtime, "start_model_server", fake_start)

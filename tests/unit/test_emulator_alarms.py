@@ -8,9 +8,8 @@ time: at the default scale an AWS minute (one alarm period) is one second.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,37 +20,16 @@ from moto import mock_aws
 from ops.emulator import behaviours, metric_math, metrics
 from ops.emulator.alarm_evaluator import Evaluator
 from ops.emulator.delivery import read_outbox
+from tests.emulator_support import REGION, START, HandClock
 
 ACCOUNT = "123456789012"
-REGION = "eu-west-1"
-START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ENDPOINT = "prod-iris"
 
 
-class HandClock:
-    """Time that moves only when the test says so; AWS minutes are seconds."""
-
-    scale = 60.0
-
-    def __init__(self) -> None:
-        self.at = START
-
-    def now(self) -> datetime:
-        return self.at
-
-    def wait(self, aws_seconds: float, *, stop: threading.Event | None = None) -> bool:
-        self.at += timedelta(seconds=aws_seconds / self.scale)
-        return False
-
-
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+def aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
     monkeypatch.setenv("EMULATOR_OUTBOX", str(tmp_path / "outbox"))
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with behaviours.installed(), mock_aws():
         yield tmp_path / "outbox"
 

@@ -13,7 +13,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from ops.emulator import behaviours, clock, guardrails
 from ops.emulator.extensions import installed, runtime
 from ops.verify import Verifier
 from stacks.templates import StackTemplate
+from tests.emulator_support import StandInEndpoint
 
 SSM_VERSION = "/cdk-bootstrap/hnb659fds/version"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -62,14 +62,9 @@ def servers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bytes]:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, servers: list[bytes]) -> Iterator[None]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def aws(
+    aws_credentials: None, monkeypatch: pytest.MonkeyPatch, servers: list[bytes]
+) -> Iterator[None]:
     monkeypatch.setattr(clock, "_clock", clock.ScaledClock(SCALE))
     with installed(), behaviours.installed(), mock_aws():
         boto3.client("ssm").put_parameter(Name=SSM_VERSION, Value="30", Type="String")
@@ -280,15 +275,6 @@ class Instant:
         return False
 
 
-@dataclass
-class Endpoint:
-    endpoint_config_name: str = "config-a"
-    endpoint_status: str = "InService"
-    failure_reason: str | None = None
-    pending_deployment_summary: dict[str, Any] | None = None
-    last_deployment_config: dict[str, Any] | None = None
-
-
 @pytest.mark.parametrize("starts", [True, False])
 def test_the_new_fleet_is_provisioned_before_traffic_moves(starts: bool) -> None:
     shares: list[float] = []
@@ -299,7 +285,7 @@ def test_the_new_fleet_is_provisioned_before_traffic_moves(starts: bool) -> None
             raise RuntimeError("health check failed")
 
     deployment = guardrails.Deployment(
-        endpoint=Endpoint(),
+        endpoint=StandInEndpoint(),
         old_config="config-a",
         new_config="config-b",
         deployment_config={},

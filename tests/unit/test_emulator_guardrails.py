@@ -3,10 +3,7 @@ its rollback, on a clock advanced by hand (no real waiting)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -14,35 +11,9 @@ import pytest
 from moto import mock_aws
 
 from ops.emulator import guardrails
+from tests.emulator_support import HandClock, StandInEndpoint
 
-START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ALARMS = {"Alarms": [{"AlarmName": "error-rate"}, {"AlarmName": "latency"}]}
-
-
-class HandClock:
-    scale = 60.0
-
-    def __init__(self) -> None:
-        self.at = START
-
-    def now(self) -> datetime:
-        return self.at
-
-    def wait(self, aws_seconds: float, *, stop: threading.Event | None = None) -> bool:
-        self.at += timedelta(seconds=aws_seconds / self.scale)
-        return False
-
-    def aws_seconds(self) -> float:
-        return (self.at - START).total_seconds() * self.scale
-
-
-@dataclass
-class Endpoint:
-    endpoint_config_name: str = "config-a"
-    endpoint_status: str = "InService"
-    failure_reason: str | None = None
-    pending_deployment_summary: dict[str, Any] | None = None
-    last_deployment_config: dict[str, Any] | None = None
 
 
 def alarm_after(clock: HandClock, seconds: float | None, name: str = "error-rate") -> Any:
@@ -75,8 +46,8 @@ CANARY = blue_green(
 
 def deploy(
     config: dict[str, Any], clock: HandClock, alarm_at: float | None, instances: int = 2
-) -> tuple[guardrails.Deployment, Endpoint]:
-    endpoint = Endpoint()
+) -> tuple[guardrails.Deployment, StandInEndpoint]:
+    endpoint = StandInEndpoint()
     deployment = guardrails.Deployment(
         endpoint=endpoint,
         old_config="config-a",
@@ -198,7 +169,7 @@ def test_rolling_batches_and_rollback() -> None:
 
 def test_routing_follows_the_share() -> None:
     deployment = guardrails.Deployment(
-        endpoint=Endpoint(),
+        endpoint=StandInEndpoint(),
         old_config="a",
         new_config="b",
         deployment_config=CANARY,
@@ -211,11 +182,7 @@ def test_routing_follows_the_share() -> None:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def aws(aws_credentials: None) -> Iterator[None]:
     with mock_aws():
         yield
 

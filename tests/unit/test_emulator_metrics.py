@@ -13,20 +13,23 @@ from moto import mock_aws
 
 from ops.emulator import metrics
 from ops.emulator.clock import DEFAULT_SCALE, ScaledClock, TimeScaleError, scale_from
-from ops.emulator.extensions import installed, runtime
+from ops.emulator.extensions import runtime
+from tests.emulator_support import (
+    REGION,
+    FakeModelServer,
+    bootstrapped,
+    deploy,
+    sagemaker_resources,
+    template,
+)
 
 ACCOUNT = "123456789012"
-REGION = "eu-west-1"
 AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+def aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         yield
 
@@ -104,21 +107,12 @@ def test_time_scale_is_read_once_and_checked() -> None:
 
 
 def test_invoke_endpoint_publishes_what_sagemaker_would(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    aws_credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Through the emulator's InvokeEndpoint: one success and one model 500, counted per fleet."""
-    from tests.unit.test_emulator import _FakeModelServer, deploy, sagemaker_resources, template
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setattr(runtime, "start_model_server", lambda a, e: _FakeModelServer(a))
+    monkeypatch.setattr(runtime, "start_model_server", lambda a, e: FakeModelServer(a))
     monkeypatch.setattr(runtime, "_pool", runtime.ServerPool(1, tmp_path))
-    with installed(), mock_aws():
-        boto3.client("ssm").put_parameter(
-            Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String"
-        )
+    with bootstrapped():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_object(Bucket="bucket", Key="a.tar.gz", Body=b"a")

@@ -16,8 +16,6 @@ from moto import mock_aws
 from ops.emulator import behaviours
 from ops.emulator.delivery import is_loopback, read_outbox
 
-REGION = "eu-west-1"
-
 
 class Subscriber:
     """An on-call endpoint on 127.0.0.1 that records what SNS posts to it."""
@@ -48,12 +46,8 @@ class Subscriber:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+def aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.setenv("EMULATOR_OUTBOX", str(tmp_path / "outbox"))
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with behaviours.installed(), mock_aws():
         yield tmp_path / "outbox"
 

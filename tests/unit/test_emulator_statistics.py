@@ -5,20 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import boto3
-import pytest
 from moto import mock_aws
 
 from ops.emulator import behaviours
 
 
-def test_get_metric_data_answers_percentiles(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def test_get_metric_data_answers_percentiles(aws_credentials: None) -> None:
     start = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     metric = {"Namespace": "AWS/SageMaker", "MetricName": "ModelLatency", "Dimensions": []}
     with behaviours.installed(), mock_aws():

@@ -19,9 +19,7 @@ GROUP = "staging-iris"
 
 
 @pytest.fixture
-def sagemaker(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
+def sagemaker(aws_credentials: None) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("sagemaker", region_name=REGION)
         client.create_model_package_group(ModelPackageGroupName=GROUP)
