@@ -13,7 +13,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from tests.conftest import ROOT, Synthesized, synthesize
+from tests.conftest import ROOT, Synthesized, copy_project, synthesize
 
 # Resources that hold data or the history of one: replaced or deleted, it is gone.
 STATEFUL = {
@@ -110,8 +110,7 @@ def _stateful_template(template: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def without_iris(tmp_path: Path) -> Path:
     """The assembly synthesized after `models/iris/` was deleted."""
-    for name in ("configs", "models"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_project(tmp_path)
     shutil.rmtree(tmp_path / "models" / "iris")
     return synthesize(tmp_path, tmp_path / "cdk.out", tmp_path / "bundles").outdir
 
@@ -119,14 +118,11 @@ def without_iris(tmp_path: Path) -> Path:
 def test_deleting_a_model_folder_retires_its_stack_but_keeps_its_data(
     synth: Synthesized,
     without_iris: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    aws_credentials: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from ops.__main__ import main
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     deployed = _stateful_template(synth.templates["Staging-iris"])
     with mock_aws():
         cfn = boto3.client("cloudformation", region_name="eu-west-1")
@@ -168,12 +164,9 @@ def test_deleting_a_model_folder_retires_its_stack_but_keeps_its_data(
 
 
 def test_a_retained_bucket_would_be_deleted_without_its_policy(
-    synth: Synthesized, monkeypatch: pytest.MonkeyPatch
+    synth: Synthesized, aws_credentials: None
 ) -> None:
     """The check above can fail: the same stack without DeletionPolicy loses its bucket."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     template = _stateful_template(synth.templates["Staging-iris"])
     bucket = template["Resources"]["ArtifactsAccessLogs4D97777C"]
     del bucket["DeletionPolicy"]

@@ -14,18 +14,10 @@ from ops.__main__ import main
 from ops.diff.changes import compare
 from ops.diff.command import EXIT_DESTRUCTIVE
 from ops.diff.markdown import MARKER, render
-from tests.conftest import ROOT, synthesize
+from tests.conftest import copy_project, synthesize
 from tests.templates import only_properties, policy_statements, resources
 
 STAGING = "Staging-iris"
-
-
-def _copy_project(target: Path) -> Path:
-    for name in ("configs", "models"):
-        shutil.copytree(
-            ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "schema")
-        )
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +25,7 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Base: the project plus a model `retiring`. Head: new iris weights, `retiring` deleted."""
     work = tmp_path_factory.mktemp("diff")
     cache = work / "bundles"
-    base_root = _copy_project(work / "base")
+    base_root = copy_project(work / "base")
     shutil.copytree(base_root / "models" / "iris", base_root / "models" / "retiring")
     base = synthesize(base_root, work / "base.out", cache).outdir
     head_root = work / "head"

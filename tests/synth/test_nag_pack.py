@@ -12,7 +12,7 @@ from unittest.mock import ANY
 import pytest
 import yaml
 
-from tests.conftest import Synthesized, synthesize, write_yaml
+from tests.conftest import Synthesized, copy_project, synthesize, write_yaml
 from tests.templates import acknowledgements, only, only_properties, resources
 
 ROLE_ARN = "arn:aws:iam::111111111111:role/sagemaker-execution"
@@ -401,11 +401,7 @@ def in_vpc(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """iris in a VPC, with a challenger variant served by another model folder."""
     import shutil
 
-    from tests.conftest import ROOT
-
-    root = tmp_path_factory.mktemp("vpc")
-    for name in ("configs", "models"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    root = copy_project(tmp_path_factory.mktemp("vpc"))
     shutil.copytree(root / "models" / "iris", root / "models" / "iris-next")
     path = root / "models" / "iris" / "config.yaml"
     data = yaml.safe_load(path.read_text())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -24,10 +26,7 @@ def assembly(synth, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cfn(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def cfn(aws_credentials: None) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("cloudformation", region_name=REGION)
         for name, tags in (

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ops.diff.engine import run_engine
-from tests.conftest import ROOT, Synthesized, synthesize, write_yaml
+from tests.conftest import Synthesized, copy_project, synthesize, write_yaml
 from tests.templates import alarms_by_name, only, only_properties, policy_statements, resources
 
 SHADOW_SHA = "0" * 63 + "1"
@@ -28,9 +28,7 @@ def variety(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     Staging-iris-next: a serverless variant, all at once.
     Prod-iris-next: rolling, with a shadow variant serving an archive already in S3.
     """
-    root = tmp_path_factory.mktemp("variety")
-    for name in ("configs", "models"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    root = copy_project(tmp_path_factory.mktemp("variety"))
     shutil.copytree(root / "models" / "iris", root / "models" / "iris-next")
     iris = root / "models" / "iris" / "config.yaml"
     data = yaml.safe_load(iris.read_text())
@@ -294,9 +292,7 @@ def test_data_capture_into_the_artifact_bucket_with_kms(synth: Synthesized) -> N
 def test_a_new_model_version_replaces_model_and_config_and_updates_the_endpoint(
     tmp_path: Path, synth: Synthesized
 ) -> None:
-    root = tmp_path / "project"
-    for name in ("configs", "models"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    root = copy_project(tmp_path / "project")
     inference = root / "models" / "iris" / "inference.py"
     inference.write_text(inference.read_text() + "\n# a new model version\n")
     after = synthesize(root, tmp_path / "cdk.out", tmp_path / "bundles")

@@ -17,7 +17,7 @@ from bundler.staging import MANIFEST, files, stage
 from configs.errors import ConfigError
 from configs.loader import load_project
 from stacks.constructs.unpacked_model import EPHEMERAL_MAX_MIB, ephemeral_mib, fits, memory_mib
-from tests.conftest import Synthesized, synthesize, write_yaml
+from tests.conftest import Synthesized, copy_project, synthesize, write_yaml
 from tests.templates import only, resources, statements_by_sid
 
 MODEL = "AWS::SageMaker::Model"
@@ -98,15 +98,7 @@ def _with_artifact(root: Path, **artifact: Any) -> None:
 
 @pytest.fixture(scope="module")
 def unpacked(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    import shutil
-
-    from tests.conftest import ROOT
-
-    root = tmp_path_factory.mktemp("unpacked")
-    for name in ("configs", "models"):
-        shutil.copytree(
-            ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "schema")
-        )
+    root = copy_project(tmp_path_factory.mktemp("unpacked"))
     _with_artifact(root, compression="none")
     return synthesize(root, root / "cdk.out", root / "bundles")
 
