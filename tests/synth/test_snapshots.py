@@ -1,7 +1,10 @@
-"""One snapshot per stack, with content hashes and account ids normalised.
+"""One snapshot per stack of every example model, with content hashes and account ids
+normalised.
 
 A change to any template shows up here as a reviewable diff; refresh with
-`.venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update` once it is intended.
+`.venv/bin/python -m pytest tests/synth/test_snapshots.py --snapshot-update` once it is
+intended. A new model folder or environment is a new stack: its first snapshot is written the
+same way.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.conftest import Synthesized
+from configs.loader import load_project
+from tests.conftest import ROOT, Synthesized
 
-STACKS = ["Staging-iris", "Prod-iris"]
+# Every stack the app makes, known from the configs alone (collection does not synthesize).
+STACKS = sorted(d.stack_name for d in load_project(ROOT).deployments())
 
 
 def normalise(template: dict[str, Any], synth: Synthesized) -> Any:
@@ -34,6 +39,10 @@ def normalise(template: dict[str, Any], synth: Synthesized) -> Any:
 @pytest.fixture
 def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_every_stack_has_a_snapshot(synth: Synthesized) -> None:
+    assert set(STACKS) == set(synth.templates)
 
 
 @pytest.mark.parametrize("stack", STACKS)
