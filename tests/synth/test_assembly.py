@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
+from bundler import build
 from configs.errors import ConfigError
 from configs.loader import load_project
 from stacks import app_stacks, images
@@ -44,11 +45,10 @@ def test_unselected_models_are_not_bundled(
 ) -> None:
     project = load_project(two_models(project_copy))
     bundled: list[Path] = []
-    real_build = app_stacks.build
 
     def recording_build(spec: Any, cache_dir: Path) -> Any:
         bundled.append(spec.model_dir)
-        return real_build(spec, cache_dir)
+        return build(spec, cache_dir)
 
     monkeypatch.setattr(app_stacks, "build", recording_build)
     built = add_stacks(

@@ -38,6 +38,7 @@ def handlers(extracted: dict[str, Path]) -> dict[str, tuple[ModuleType, Any]]:
     loaded = {}
     for name, folder in extracted.items():
         module = load(folder / "code", "inference")
+        assert module.__file__ is not None
         assert Path(module.__file__).is_relative_to(folder), "imported from the wrong place"
         loaded[name] = (module, module.model_fn(str(folder)))
     return loaded
@@ -143,8 +144,10 @@ def test_bad_requests_are_client_errors(
     with pytest.raises(Exception) as raised:
         answer(handler, net, body, content_type, accept)
     assert type(raised.value).__name__ == "ClientError"
-    assert raised.value.status_code == status
-    assert words in raised.value.message
+    # The bundle's own copy of the error class (imported fresh from it): read it by its fields.
+    client_error: Any = raised.value
+    assert client_error.status_code == status
+    assert words in client_error.message
     # In the serving container: the status goes on the request context and the body says why.
     context = FakeContext()
     data = handler.input_fn(body, content_type, context)

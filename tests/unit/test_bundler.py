@@ -8,6 +8,7 @@ import os
 import shutil
 import tarfile
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -204,7 +205,7 @@ def test_interrupted_build_leaves_nothing_to_reuse(
     spec = make_model(tmp_path)
     cache = tmp_path / "cache"
 
-    def crash(entries, raw, **kwargs):  # type: ignore[no-untyped-def]
+    def crash(entries: object, raw: IO[bytes], **kwargs: object) -> None:
         raw.write(b"half an archive")
         raise KeyboardInterrupt
 

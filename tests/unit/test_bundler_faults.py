@@ -249,7 +249,7 @@ def test_weights_changing_while_bundled_is_a_clear_error(
     spec = make_model(tmp_path, os.urandom(2 * MiB))
     weights = spec.model_dir / "model.pt"
     info = archive._info
-    changed = []
+    changed: list[str] = []
 
     def change_once(name: str, **kwargs: Any) -> Any:
         # Called after the file was opened and measured, before its bytes are copied.
@@ -275,15 +275,15 @@ def test_weights_rewritten_in_place_between_hash_and_pack_are_caught(
 ) -> None:
     """Same size, new bytes: the mtime the digest was taken at no longer matches."""
     import bundler.cache as cache_module
+    from bundler.archive import write_archive
 
     spec = make_model(tmp_path, os.urandom(MiB))
     weights = spec.model_dir / "model.pt"
-    write = cache_module.write_archive
 
     def rewrite_then_write(*args: Any, **kwargs: Any) -> Any:
         time.sleep(0.01)
         weights.write_bytes(os.urandom(MiB))
-        return write(*args, **kwargs)
+        return write_archive(*args, **kwargs)
 
     monkeypatch.setattr(cache_module, "write_archive", rewrite_then_write)
     with pytest.raises(BundleError, match="changed while being bundled"):

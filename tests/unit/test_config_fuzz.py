@@ -219,7 +219,9 @@ def root(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) 
     yield tmp_path_factory.mktemp("fuzz")
     detail = ", ".join(f"{kind} {count}" for kind, count in sorted(TRIED.items()))
     # What capsys.disabled() does, for a module's fixture: the line shows without -s.
-    with pytestconfig.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    assert capture is not None
+    with capture.global_and_fixture_disabled():
         print(f"\nmalformed configs tried: {TRIED.total()} ({detail})")
 
 

@@ -3,8 +3,8 @@ its rollback, on a clock advanced by hand (no real waiting)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -16,7 +16,10 @@ from tests.emulator_support import HandClock, StandInEndpoint
 ALARMS = {"Alarms": [{"AlarmName": "error-rate"}, {"AlarmName": "latency"}]}
 
 
-def alarm_after(clock: HandClock, seconds: float | None, name: str = "error-rate") -> Any:
+AlarmStates = Callable[[list[str]], Mapping[str, str]]
+
+
+def alarm_after(clock: HandClock, seconds: float | None, name: str = "error-rate") -> AlarmStates:
     """Alarm states: `name` goes to ALARM once `seconds` of AWS time have passed."""
 
     def states(names: list[str]) -> Mapping[str, str]:
@@ -178,7 +181,7 @@ def test_routing_follows_the_share() -> None:
         alarm_states=lambda names: {},
         share=0.1,
     )
-    assert [deployment.route(lambda x=x: x) for x in (0.05, 0.5)] == ["b", "a"]
+    assert [deployment.route(lambda: 0.05), deployment.route(lambda: 0.5)] == ["b", "a"]
 
 
 @pytest.fixture
@@ -209,7 +212,11 @@ def test_describe_endpoint_shows_the_deployment(aws: None) -> None:
             ],
         )
     sagemaker.create_endpoint(EndpointName="prod-iris", EndpointConfigName="config-a")
-    endpoint = sagemaker_backends["123456789012"]["eu-west-1"].endpoints["prod-iris"]
+    # moto's endpoint, which gains the deployment's fields once the deployment sets them.
+    endpoint = cast(
+        guardrails.EndpointView,
+        sagemaker_backends["123456789012"]["eu-west-1"].endpoints["prod-iris"],
+    )
     clock = HandClock()
     seen: list[dict[str, Any]] = []
     fire = alarm_after(clock, 120)

@@ -53,6 +53,16 @@ def put(section: str, value: Any, env: str | None = None) -> Edit:
     return change
 
 
+def together(*edits: Edit) -> Edit:
+    """Several edits as one, applied in order."""
+
+    def change(data: dict[str, Any]) -> None:
+        for each in edits:
+            each(data)
+
+    return change
+
+
 # --- defaults and layering -------------------------------------------------------------------
 
 
@@ -156,33 +166,33 @@ INVALID: dict[str, tuple[Edit, list[str]]] = {
         ["rollout.termination_wait_seconds", "less than or equal to 3600"],
     ),
     "more than ten rollback alarms": (
-        lambda d: (
-            put("variants", {"champion": {"weight": 1}, "challenger": {"weight": 1}})(d),
-            put("alarms", {name: {"rollback": True, "enabled": True} for name in ALARM_NAMES})(d),
+        together(
+            put("variants", {"champion": {"weight": 1}, "challenger": {"weight": 1}}),
+            put("alarms", {name: {"rollback": True, "enabled": True} for name in ALARM_NAMES}),
         ),
         ["alarms", "14 rollback alarms (2 production variants", "takes at most 10"],
     ),
     "rolling with several variants": (
-        lambda d: (
-            put("variants", {"champion": {"weight": 1}, "challenger": {"weight": 1}})(d),
-            put("rollout", {"strategy": "rolling"})(d),
+        together(
+            put("variants", {"champion": {"weight": 1}, "challenger": {"weight": 1}}),
+            put("rollout", {"strategy": "rolling"}),
         ),
         ["rollout.strategy", "rolling updates do not support endpoints with several"],
     ),
     "rolling on serverless": (
-        lambda d: (
-            put("variants", {"primary": {"serverless": {"memory_mb": 2048}}})(d),
-            put("serving", {"network_isolation": False})(d),
-            put("rollout", {"strategy": "rolling"})(d),
+        together(
+            put("variants", {"primary": {"serverless": {"memory_mb": 2048}}}),
+            put("serving", {"network_isolation": False}),
+            put("rollout", {"strategy": "rolling"}),
         ),
         ["rollout.strategy", "a serverless endpoint updates all at once"],
     ),
     "canary on serverless (prod's default)": (
-        lambda d: (
-            put("variants", {"primary": {"serverless": {"memory_mb": 2048}}})(d),
-            put("serving", {"network_isolation": False})(d),
-            put("data_capture", {"enabled": False}, env="prod")(d),
-            put("autoscaling", {"enabled": False}, env="prod")(d),
+        together(
+            put("variants", {"primary": {"serverless": {"memory_mb": 2048}}}),
+            put("serving", {"network_isolation": False}),
+            put("data_capture", {"enabled": False}, env="prod"),
+            put("autoscaling", {"enabled": False}, env="prod"),
         ),
         ["environments.prod -> rollout.strategy", "canary deployment guardrails need instances"],
     ),
@@ -191,20 +201,20 @@ INVALID: dict[str, tuple[Edit, list[str]]] = {
         ["serving.network_isolation", "does not support network isolation"],
     ),
     "serverless with data capture": (
-        lambda d: (
-            put("variants", {"primary": {"serverless": {"memory_mb": 2048}}})(d),
-            put("serving", {"network_isolation": False})(d),
-            put("data_capture", {"enabled": True})(d),
+        together(
+            put("variants", {"primary": {"serverless": {"memory_mb": 2048}}}),
+            put("serving", {"network_isolation": False}),
+            put("data_capture", {"enabled": True}),
         ),
         ["data_capture.enabled", "does not support data capture"],
     ),
     "serverless beside another variant": (
-        lambda d: (
+        together(
             put(
                 "variants",
                 {"champion": {"serverless": {"memory_mb": 2048}}, "challenger": {"weight": 1}},
-            )(d),
-            put("serving", {"network_isolation": False})(d),
+            ),
+            put("serving", {"network_isolation": False}),
         ),
         ["variants.champion.serverless", "exactly one production variant"],
     ),
@@ -228,7 +238,7 @@ INVALID: dict[str, tuple[Edit, list[str]]] = {
         ["variants.primary-v2", "looks like a model version"],
     ),
     "variant named after its model": (
-        lambda d: put("variants", {"iris-next": {"model": "iris-next"}})(d),
+        put("variants", {"iris-next": {"model": "iris-next"}}),
         ["variants.iris-next", "keep its name from one version to the next"],
     ),
     "weights that send traffic nowhere": (
@@ -240,16 +250,16 @@ INVALID: dict[str, tuple[Edit, list[str]]] = {
         ["variants.champion.weight", "greater than or equal to 0"],
     ),
     "shadow beside two production variants": (
-        lambda d: (
-            put("variants", {"champion": {"weight": 1}, "challenger": {"weight": 1}})(d),
-            put("shadow_variants", {"candidate": {"sampling_percent": 50}})(d),
+        together(
+            put("variants", {"champion": {"weight": 1}, "challenger": {"weight": 1}}),
+            put("shadow_variants", {"candidate": {"sampling_percent": 50}}),
         ),
         ["shadow_variants", "pairs one production variant with one shadow variant"],
     ),
     "shadow named like a production variant": (
-        lambda d: (
-            put("variants", {"champion": {"weight": 1}})(d),
-            put("shadow_variants", {"champion": {}})(d),
+        together(
+            put("variants", {"champion": {"weight": 1}}),
+            put("shadow_variants", {"champion": {}}),
         ),
         ["shadow_variants.champion", "also a production variant"],
     ),
