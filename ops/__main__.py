@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from ops import deploy_local, promote, retire, serve, summary, verify
 from ops.diff import command as diff
+from ops.drill import command as drill
 from ops.emulator import command as emulator_command
 
 # Each command module exposes `add_arguments(parser)` and `run(args) -> int`.
@@ -19,6 +20,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "serve": (serve.__doc__ or "", serve.add_arguments, serve.run),
     "promote": (promote.__doc__ or "", promote.add_arguments, promote.run),
     "deploy-local": (deploy_local.__doc__ or "", deploy_local.add_arguments, deploy_local.run),
+    "drill": (drill.__doc__ or "", drill.add_arguments, drill.run),
     "emulator": (
         emulator_command.__doc__ or "",
         emulator_command.add_arguments,

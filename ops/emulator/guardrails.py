@@ -31,6 +31,9 @@ What the pages leave open, and the choices made here:
 - A request is routed to the new fleet with probability equal to its share (SageMaker routes by
   capacity; the emulator serves each fleet with one model server).
 - Durations are AWS seconds, waited on the emulator's clock (`ops.emulator.clock`).
+- The new fleet starts (`provision`) in the time a local model server takes, which the time
+  scale does not shrink: 30 real seconds would be 30 AWS minutes at the default scale. So
+  `MaximumExecutionTimeoutInSeconds` counts from when the new fleet is up, not from the start.
 """
 
 from __future__ import annotations
@@ -199,6 +202,7 @@ class Deployment:
                 except Exception as error:
                     return self._roll_back(f"the new fleet did not start: {error}")
                 self._event("provisioned", f"new fleet of {self.new_config} in service")
+                started = self.clock.now().timestamp()  # see the module docstring
             for step in steps(self.deployment_config, new_instances=self.new_instances):
                 self.share = step.share
                 self._event(
