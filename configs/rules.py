@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from configs.alarms import MAX_ROLLBACK_ALARMS
 from configs.base import Finding
+from configs.evaluation import METRICS, metric_kind
 from configs.rollout import capacity_problems, planned_wait
 from configs.sections import ModelSections
 
@@ -49,6 +50,35 @@ def training_has_inputs(spec: ModelSections) -> list[Finding]:
             {},
         )
     ]
+
+
+def evaluation_computes_quality_metric(spec: ModelSections) -> list[Finding]:
+    # The PR gate compares quality.metric on the evaluation set; a metric it cannot compute
+    # would be a bar that never fails.
+    evaluation, quality = spec.evaluation, spec.quality
+    if evaluation is None or quality is None:
+        return []
+    if metric_kind(quality.metric) is None:
+        return [
+            Finding(
+                ("quality", "metric"),
+                f"the evaluation set computes {' or '.join(METRICS)} from labels, not "
+                f"{quality.metric!r}, so the PR gate could never fail; name one of them (for "
+                "example test_accuracy) or remove the evaluation section",
+                quality.metric,
+            )
+        ]
+    if evaluation.label_path is None:
+        return [
+            Finding(
+                ("evaluation", "label_path"),
+                f"quality.metric {quality.metric!r} is computed from the labels in the "
+                "responses; set label_path to where a label sits (for example "
+                "'predictions[*].label')",
+                None,
+            )
+        ]
+    return []
 
 
 def variant_names_are_roles(spec: ModelSections) -> list[Finding]:
@@ -324,6 +354,7 @@ def autoscaling_holds_instance_counts(spec: ModelSections) -> list[Finding]:
 RULES: tuple[Rule, ...] = (
     training_has_quality_bar,
     training_has_inputs,
+    evaluation_computes_quality_metric,
     variant_names_are_roles,
     shadow_is_not_production,
     some_variant_takes_traffic,

@@ -14,6 +14,7 @@ from pydantic import Field, StrictStr
 from configs.alarms import Alarms
 from configs.artifact import Artifact, Framework
 from configs.base import NAME_PATTERN, Strict
+from configs.evaluation import Evaluation
 from configs.rollout import Rollout
 from configs.serving import (
     DEFAULT_VARIANT,
@@ -32,7 +33,7 @@ V = TypeVar("V", bound=VariantSource)
 
 
 class ModelSections(Strict):
-    """A model's sections: the bundle, its hosting, rollout, alarms and training."""
+    """A model's sections: the bundle, its hosting, rollout, alarms, training and evaluation."""
 
     name: Annotated[StrictStr, Field(pattern=NAME_PATTERN)] | None = Field(
         None,
@@ -65,6 +66,11 @@ class ModelSections(Strict):
         None,
         description="How to train the model in a SageMaker Pipeline that registers it for "
         "approval; unset: no pipeline.",
+    )
+    evaluation: Evaluation | None = Field(
+        None,
+        description="Requests the PR diff sends to the base and the head bundle to compare "
+        "their answers and the quality metric; unset: the diff compares bundles only.",
     )
 
     def production_variants(self) -> dict[str, Variant]:

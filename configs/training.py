@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from configs.base import Items, RelPath, Strict, fail
+from configs.evaluation import METRICS, metric_kind
 
 
 class Quality(Strict):
@@ -38,9 +39,55 @@ class Quality(Strict):
     greater_is_better: StrictBool = Field(
         True, description="true for scores such as accuracy, false for losses and errors."
     )
+    max_regression: Annotated[float, Field(strict=False, allow_inf_nan=False, ge=0)] = Field(
+        0.0,
+        description="How far the metric on the evaluation set may fall behind the base "
+        "branch's in a PR (for example 0.02) before the PR's gate asks for the "
+        "allow-regression label; 0: any drop does.",
+    )
 
     def passes(self, value: float) -> bool:
         return value >= self.threshold if self.greater_is_better else value <= self.threshold
+
+    def regressed(self, *, base: float, head: float) -> bool:
+        """True when `head` falls behind `base` by more than `max_regression`."""
+        drop = base - head if self.greater_is_better else head - base
+        return drop > self.max_regression + 1e-9
+
+    @model_validator(mode="after")
+    def _bar_can_fail(self) -> Quality:
+        """A bar on a metric bounded by 0 and 1 (an accuracy, an error rate) that every model
+        passes, or none can, gates nothing."""
+        kind = metric_kind(self.metric)
+        if kind is None:
+            return self
+        if self.greater_is_better != METRICS[kind]:
+            better = "higher" if METRICS[kind] else "lower"
+            fail(
+                ("greater_is_better",),
+                f"{self.metric!r} is better when {better}; set greater_is_better: "
+                f"{str(METRICS[kind]).lower()}",
+                value=self.greater_is_better,
+            )
+        never_fails = self.threshold <= 0 if self.greater_is_better else self.threshold >= 1
+        never_passes = self.threshold > 1 if self.greater_is_better else self.threshold < 0
+        if never_fails or never_passes:
+            what = "every model passes it" if never_fails else "no model can reach it"
+            room = "above 0 and at most 1" if self.greater_is_better else "at least 0, below 1"
+            fail(
+                ("threshold",),
+                f"{self.metric!r} lies between 0 and 1, so a bar of {self.threshold:g} gates "
+                f"nothing ({what}); choose a threshold {room}",
+                value=self.threshold,
+            )
+        if self.max_regression >= 1:
+            fail(
+                ("max_regression",),
+                f"{self.metric!r} lies between 0 and 1, so an allowed drop of "
+                f"{self.max_regression:g} never fails; choose less than 1, for example 0.02",
+                value=self.max_regression,
+            )
+        return self
 
 
 S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$"
