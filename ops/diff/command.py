@@ -4,10 +4,15 @@ Both sides are synthesized cloud assemblies (no credentials: the base assembly s
 is deployed). Templates are diffed by the CDK's own engine (`@aws-cdk/cloudformation-diff`,
 through `ops/diff/cfn_diff.js`); the templates are read by CloudFormation resource type to say
 per model what a reviewer needs: new bundle sha256, rollout plan, instances and scaling,
-alarms, IAM, and anything destructive, within GitHub's comment size limit.
+alarms, IAM, and anything destructive, within GitHub's comment size limit. With `--project`
+(the head's source tree), each model whose bundle changed is also evaluated: both bundles
+answer the model's evaluation set, and the comment says how the answers and the quality metric
+change (`ops/diff/models.py`).
 
-Exit codes: 0 rendered; 1 an assembly could not be read or diffed; 3 destructive changes found
-and `--fail-on-destructive` given (the Markdown is written first).
+Exit codes: 0 rendered; 1 an assembly could not be read or diffed, or a model's evaluation
+section does not fit its model (the message names the file and field); 3 destructive changes
+found and `--fail-on-destructive` given; 4 a model misses its quality bar or regressed and
+`--fail-on-regression` given; 5 both 3 and 4. The Markdown is written first.
 """
 
 from __future__ import annotations
@@ -16,11 +21,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from configs.errors import ConfigError
 from ops.diff.changes import compare
 from ops.diff.engine import DiffError
 from ops.diff.markdown import DEFAULT_LIMIT, render
+from ops.diff.models import ModelReport, model_changes
+from ops.evaluation.compare import EvaluationError
+from ops.serving import ServeError
 
 EXIT_DESTRUCTIVE = 3
+EXIT_REGRESSION = 4
+EXIT_BOTH = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +49,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"exit {EXIT_DESTRUCTIVE} if a bucket or endpoint is replaced or deleted, "
         "or a stack destroyed",
     )
+    parser.add_argument(
+        "--project",
+        type=Path,
+        help="the head's source tree (configs/, models/): adds the model section, each changed "
+        "bundle evaluated on its model's evaluation set",
+    )
+    parser.add_argument(
+        "--base-project",
+        type=Path,
+        help="the base's source tree, for the training hyperparameters that changed",
+    )
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help=f"exit {EXIT_REGRESSION} if a model's metric misses its quality bar or falls "
+        "behind the base's by more than quality.max_regression",
+    )
+
+
+def _models(args: argparse.Namespace) -> ModelReport | None:
+    """The model section, or None without --project."""
+    if args.project is None:
+        return None
+    report = model_changes(
+        base=args.base, head=args.head, project=args.project, base_project=args.base_project
+    )
+    evaluated = sum(1 for model in report.models if model.comparison is not None)
+    print(f"diff: {evaluated} model(s) evaluated in {report.seconds:.1f} s", file=sys.stderr)
+    return report
+
+
+def _status(args: argparse.Namespace, *, destructive: bool, regression: bool) -> int:
+    failing_destructive = destructive and args.fail_on_destructive
+    failing_regression = regression and args.fail_on_regression
+    if failing_destructive and failing_regression:
+        return EXIT_BOTH
+    if failing_destructive:
+        return EXIT_DESTRUCTIVE
+    return EXIT_REGRESSION if failing_regression else 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,16 +95,23 @@ def run(args: argparse.Namespace) -> int:
         report = compare(
             args.base, args.head, base_label=args.base_label, head_label=args.head_label
         )
-    except (DiffError, FileNotFoundError) as error:
+        models = _models(args)
+    except (DiffError, FileNotFoundError, ConfigError, ServeError) as error:
         print(f"diff: {error}", file=sys.stderr)
         return 1
-    markdown = render(report, limit=args.limit)
+    except EvaluationError as error:
+        print(f"diff: {error}", file=sys.stderr)
+        if error.detail:
+            print(error.detail, file=sys.stderr)
+        return 1
+    markdown = render(report, limit=args.limit, models=models)
     if args.output:
         args.output.write_text(markdown)
     else:
         print(markdown)
     if report.destructive:
         print(f"diff: {len(report.destructive)} destructive change(s)", file=sys.stderr)
-        if args.fail_on_destructive:
-            return EXIT_DESTRUCTIVE
-    return 0
+    regressions = models.regressions if models else ()
+    for item in regressions:
+        print(f"diff: quality regression: {item.replace('`', '')}", file=sys.stderr)
+    return _status(args, destructive=bool(report.destructive), regression=bool(regressions))

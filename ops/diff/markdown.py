@@ -1,10 +1,12 @@
 """The PR comment: a `Report` as Markdown, within GitHub's comment size limit.
 
 Layout, top to bottom: the sticky marker (the workflow finds and updates its earlier comment by
-it) and the title; a CAUTION call-out listing destructive changes and a WARNING call-out for IAM
-changes; one summary table per model (a row per changed stack: kinds of change, bundle digest,
-rollout plan, instances and scaling, alarms); the unchanged stacks; then each stack's full engine
-output, collapsed. Detail is dropped before summary to stay under the limit.
+it) and the title; a CAUTION call-out listing destructive changes, a WARNING call-out for IAM
+changes and a CAUTION call-out for models that miss their quality bar; the model section
+(`model_markdown`: how each changed model's answers change); one summary table per model (a row
+per changed stack: kinds of change, bundle digest, rollout plan, instances and scaling, alarms);
+the unchanged stacks; then each stack's full engine output, collapsed. Detail is dropped before
+summary to stay under the limit.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Iterable, Mapping
 
 from ops.diff.changes import IamRow, Report, StackChange
 from ops.diff.describe import ENDPOINT, ENDPOINT_CONFIG, Deployed
+from ops.diff.model_markdown import model_section, regression_callout
+from ops.diff.models import ModelReport
 
 # GitHub refuses comments over 65,536 characters; leave room for the sticky marker and footer.
 DEFAULT_LIMIT = 60_000
@@ -179,15 +183,24 @@ def _details(report: Report, room: int) -> list[str]:
     return parts
 
 
-def render(report: Report, *, limit: int = DEFAULT_LIMIT) -> str:
-    """Markdown for the PR comment. Detail is dropped before summary to stay under `limit`."""
+def render(report: Report, *, limit: int = DEFAULT_LIMIT, models: ModelReport | None = None) -> str:
+    """Markdown for the PR comment. Detail is dropped before summary to stay under `limit`:
+    the engine's output first, then the model section's collapsed rows, then summary rows.
+
+    Args:
+        models: the model section (`ops.diff.models`); None leaves it out.
+    """
     title = f"## CDK diff: `{report.head_label}` against `{report.base_label}`"
     if not report.changed:
         text = f"{MARKER}\n{title}\n\n**No changes** to any of the {len(report.stacks)} stack(s)."
         return text[:limit]
     parts = [MARKER, title, ""]
-    parts += [block + "\n" for block in _callouts(report)]
-    text = "\n".join(parts + _summary(report))
+    regression = regression_callout(models)
+    callouts = _callouts(report) + ([regression] if regression else [])
+    parts += [block + "\n" for block in callouts]
+    text = "\n".join(parts + model_section(models) + _summary(report))
+    if len(text) > limit:
+        text = "\n".join(parts + model_section(models, compact=True) + _summary(report))
     if len(text) > limit:
         note = "\n\n… summary cut to fit the comment; run `make diff BASE=<ref>` for all of it."
         return text[: limit - len(note)].rsplit("\n", 1)[0] + note
