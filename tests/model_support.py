@@ -1,4 +1,5 @@
-"""Helpers for the model tests: import a model's modules fresh, from a folder of one's choosing.
+"""Helpers for the model tests: import a model's modules fresh, from a folder of one's choosing,
+and run its train.py as a SageMaker training job runs it.
 
 Every model has its own `model.py` and all import `modelkit`, so the modules are imported with
 a clean slate (and sys.path and sys.modules restored afterwards): a module from one model, or
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,3 +67,36 @@ class FakeContext:
 
     def set_response_status(self, code: int, phrase: str, idx: int = 0) -> None:
         self.status = (code, phrase)
+
+
+def run_training(
+    model: str, tmp: Path, *args: str, nproc: int = 1, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`train.py` as a SageMaker job runs it: SM_* variables set, outputs under `tmp`."""
+    script = str(ROOT / "models" / model / "train.py")
+    command = [sys.executable, script, *args]
+    if nproc > 1:
+        torchrun = Path(sys.executable).with_name("torchrun")
+        command = [str(torchrun), "--standalone", f"--nproc-per-node={nproc}", script, *args]
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SM_")},
+        "SM_MODEL_DIR": str(tmp / "model"),
+        "SM_OUTPUT_DATA_DIR": str(tmp / "output"),
+        "SM_CHANNEL_TRAIN": str(ROOT / "models" / model / "data"),
+        **(env or {}),
+    }
+    result = subprocess.run(
+        command, env=environment, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result
+
+
+def rank_digests(stdout: str) -> dict[int, str]:
+    """Each rank's weights digest, as train.py prints it when it finishes."""
+    return {
+        int(rank): digest
+        for rank, digest in re.findall(
+            r"^rank (\d+)/\d+: weights sha256 ([0-9a-f]{64})$", stdout, re.M
+        )
+    }

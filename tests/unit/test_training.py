@@ -1,5 +1,5 @@
-"""Training: the loop learns, is repeatable, runs under torchrun, follows SageMaker's contract,
-and the committed weights clear each model's quality bar on its held-out split."""
+"""Training: the loop learns, is repeatable, follows SageMaker's contract, and the committed
+weights clear each model's quality bar on its held-out split (torchrun: tests/integration/)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,16 @@ import pytest
 import torch
 
 from configs.loader import load_project
-from tests.model_support import MODELS, ROOT, example, fresh_imports, instances, load
+from tests.model_support import (
+    MODELS,
+    ROOT,
+    example,
+    fresh_imports,
+    instances,
+    load,
+    rank_digests,
+    run_training,
+)
 
 MODELKIT = ROOT / "models"
 
@@ -49,38 +58,6 @@ def test_one_training_step_gives_a_finite_loss_and_moves_the_weights(model: str)
     assert state_digest(net) != before
 
 
-def run_training(
-    model: str, tmp: Path, *args: str, nproc: int = 1, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`train.py` as a SageMaker job runs it: SM_* variables set, outputs under `tmp`."""
-    script = str(ROOT / "models" / model / "train.py")
-    command = [sys.executable, script, *args]
-    if nproc > 1:
-        torchrun = Path(sys.executable).with_name("torchrun")
-        command = [str(torchrun), "--standalone", f"--nproc-per-node={nproc}", script, *args]
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SM_")},
-        "SM_MODEL_DIR": str(tmp / "model"),
-        "SM_OUTPUT_DATA_DIR": str(tmp / "output"),
-        "SM_CHANNEL_TRAIN": str(ROOT / "models" / model / "data"),
-        **(env or {}),
-    }
-    result = subprocess.run(
-        command, env=environment, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    return result
-
-
-def rank_digests(stdout: str) -> dict[int, str]:
-    return {
-        int(rank): digest
-        for rank, digest in re.findall(
-            r"^rank (\d+)/\d+: weights sha256 ([0-9a-f]{64})$", stdout, re.M
-        )
-    }
-
-
 @pytest.mark.parametrize("model", MODELS)
 def test_same_seed_gives_identical_weights(model: str, tmp_path: Path) -> None:
     first = run_training(model, tmp_path / "a", "--epochs", "2")
@@ -90,15 +67,6 @@ def test_same_seed_gives_identical_weights(model: str, tmp_path: Path) -> None:
     assert weights[0] == weights[1]
     assert rank_digests(first.stdout) == rank_digests(second.stdout)
     assert rank_digests(other.stdout) != rank_digests(first.stdout), "the seed changes nothing"
-
-
-def test_torchrun_on_two_processes_completes_and_the_ranks_agree(tmp_path: Path) -> None:
-    result = run_training("iris", tmp_path, "--epochs", "3", nproc=2)
-    digests = rank_digests(result.stdout)
-    assert sorted(digests) == [0, 1]
-    assert digests[0] == digests[1]
-    assert "rank 0/2" in result.stdout
-    assert (tmp_path / "model" / "model.pt").is_file()
 
 
 @pytest.mark.parametrize("model", MODELS)
