@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
+.PHONY: help check setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -119,10 +119,19 @@ synth: setup ## bundle every model, synthesize every stack into cdk.out, print a
 test: setup serve-setup taskcat-setup ## run every test (serving needs .venv-serve, taskcat lint .venv-taskcat)
 	$(PY) -m pytest
 
-lint: setup ## ruff, format check and mypy
+lint: setup ## ruff, format check, mypy and the architecture contracts (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app.py stacks bundler configs ops bench
+	$(VENV)/bin/mypy app.py stacks bundler configs ops bench tests
+	$(VENV)/bin/lint-imports --no-cache
+
+# `make check`: the inner loop. Lint, then the unit and synth tiers of the tests: no TorchServe,
+# Java, emulator or taskcat needed (tests/integration/ is what it leaves out). Prints its time.
+check: setup ## lint + unit and synth tests (no serving stack, emulator or taskcat); prints its time
+	@start=$$(date +%s); status=0; \
+	{ $(MAKE) --no-print-directory lint && $(PY) -m pytest tests/unit tests/synth -q; } || status=$$?; \
+	echo "make check: $$(( $$(date +%s) - start )) s"; exit $$status
+
 
 format: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
