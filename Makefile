@@ -154,21 +154,26 @@ lock: ## re-resolve constraints.txt from pyproject.toml in a throw-away environm
 # `make diff BASE=<ref>`: the base ref is synthesized from a git worktree with this checkout's
 # environments, so the diff shows what the working tree changes. DIFF_OUTPUT=<file> writes the
 # Markdown to a file; DIFF_ARGS passes options (e.g. --fail-on-destructive) to `python -m ops diff`.
+# Each model whose bundle changed is evaluated (.venv-serve) on its evaluation set; a model below
+# its quality bar or behind the base fails the target (`python -m ops diff` exits 4).
 BASE ?= origin/main
 DIFF_DIR := .cache/diff
 DIFF_OUTPUT ?=
 DIFF_ARGS ?=
 
-diff: setup ## Markdown of what the working tree changes against BASE (make diff BASE=<ref>)
+diff: setup serve-setup ## Markdown of what the working tree changes against BASE, models evaluated (make diff BASE=<ref>)
 	rm -rf $(DIFF_DIR)
 	git worktree prune
 	git worktree add --quiet --detach $(DIFF_DIR)/src '$(BASE)'
 	cd $(DIFF_DIR)/src && $(CURDIR)/node_modules/.bin/cdk synth --quiet \
 		--app '$(CURDIR)/$(PY) app.py' --output $(CURDIR)/$(DIFF_DIR)/base.out \
 		--context bundleCacheDir=$(CURDIR)/.cache/bundles
+	cd $(DIFF_DIR)/src && find models -mindepth 2 -maxdepth 2 -name config.yaml \
+		-exec install -D -m 644 {} $(CURDIR)/$(DIFF_DIR)/base-src/{} \;
 	git worktree remove --force $(DIFF_DIR)/src
 	npx cdk synth --quiet --output $(DIFF_DIR)/head.out
 	$(PY) -m ops diff --base $(DIFF_DIR)/base.out --head $(DIFF_DIR)/head.out \
+		--project . --base-project $(DIFF_DIR)/base-src --fail-on-regression \
 		--base-label '$(BASE)' --head-label "$$(git rev-parse --short HEAD)+working tree" \
 		$(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT)) $(DIFF_ARGS)
 

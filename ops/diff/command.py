@@ -12,7 +12,8 @@ change (`ops/diff/models.py`).
 Exit codes: 0 rendered; 1 an assembly could not be read or diffed, or a model's evaluation
 section does not fit its model (the message names the file and field); 3 destructive changes
 found and `--fail-on-destructive` given; 4 a model misses its quality bar or regressed and
-`--fail-on-regression` given; 5 both 3 and 4. The Markdown is written first.
+`--fail-on-regression` given; 5 both 3 and 4. The Markdown is written first, then the
+`--outcome` file (what the workflow's gate reads: `make` reports every failing status as 2).
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--base-project",
         type=Path,
         help="the base's source tree, for the training hyperparameters that changed",
+    )
+    parser.add_argument(
+        "--outcome",
+        type=Path,
+        help="write `destructive=true|false` and `regression=true|false` lines here (for "
+        "$GITHUB_OUTPUT), after the Markdown: make turns any failing exit code into 2",
     )
     parser.add_argument(
         "--fail-on-regression",
@@ -114,4 +121,7 @@ def run(args: argparse.Namespace) -> int:
     regressions = models.regressions if models else ()
     for item in regressions:
         print(f"diff: quality regression: {item.replace('`', '')}", file=sys.stderr)
+    if args.outcome:
+        flags = {"destructive": bool(report.destructive), "regression": bool(regressions)}
+        args.outcome.write_text("".join(f"{k}={str(v).lower()}\n" for k, v in flags.items()))
     return _status(args, destructive=bool(report.destructive), regression=bool(regressions))
