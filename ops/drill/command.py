@@ -167,10 +167,12 @@ Versions = concurrent.futures.Future[dict[str, tuple[Path, Path]]]
 def start(
     asked: Request, stack: contextlib.ExitStack, timings: deploy_local.Timings
 ) -> tuple[Plan, emulator.Emulator, Versions]:
-    """Synthesize the project, start the emulator and synthesize both versions, at once.
+    """Synthesize the project while the emulator starts; then decide the plan and synthesize
+    both versions while the project is deployed.
 
-    Everything started is registered on `stack` before it can fail, so a refusal (no rollback
-    alarm on the fault's metric) or an error leaves nothing running.
+    Everything started is registered on `stack` before it can fail, so a refusal (a project
+    that does not synthesize, no rollback alarm on the fault's metric) or an error leaves
+    nothing running.
     """
     state = asked.work / "emulator.json"
     if emulator.stop(state):
@@ -182,7 +184,7 @@ def start(
         "EMULATOR_TIME_SCALE": f"{asked.scale:g}",
     }
     synth_env = deploy_local.cdk_environment("http://localhost:1")  # synth calls no AWS API
-    pool = concurrent.futures.ThreadPoolExecutor(3)
+    pool = concurrent.futures.ThreadPoolExecutor(2)
     stack.callback(pool.shutdown)
     base = pool.submit(
         timings.time,
@@ -193,9 +195,20 @@ def start(
     )
     stack.callback(emulator.stop, state)
     started = pool.submit(timings.time, "emulator", lambda: emulator.start(state, env=variables))
-    versions = pool.submit(_versions, asked)
-    base.result()
+    try:
+        base.result()
+    except deploy_local.StepFailed as error:  # the project itself is the bad input
+        output = str(error).removeprefix("synth failed: ")
+        log = asked.work / "synth.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(output)
+        lines = [line.strip() for line in output.splitlines() if line.strip()] or ["no output"]
+        first = next((line for line in lines if line.startswith("ERROR")), lines[0])
+        raise DrillInputError(
+            f"{asked.stack} does not synthesize: {first} (all of it: {log})"
+        ) from error
     plan = decide(asked)
+    versions = pool.submit(_versions, asked)  # while the emulator deploys the project
     handle = started.result()
     print(f"drill: emulator at {handle.url} (pid {handle.pid})", flush=True)
     return plan, handle, versions
@@ -211,6 +224,7 @@ def run_drill(
     timings: deploy_local.Timings,
 ) -> None:
     """The drill itself, on a started emulator; what it starts is registered on `stack`."""
+    timeline.add("setup", "emulator", f"emulator at {handle.url} (pid {handle.pid})")
     env = deploy_local.cdk_environment(handle.url)
     timings.time("bootstrap", lambda: deploy_local.bootstrap(env, plan.base))
     timings.time(
@@ -259,6 +273,7 @@ def report(plan: Plan, timeline: Timeline, *, summary: Path | None) -> bool:
     picture.write_text(render.svg(timeline, title=f"Fire drill: {plan.title}"))
     markdown = render.markdown(timeline, checks, title=plan.title, picture=str(picture))
     (plan.work / "timeline.md").write_text(markdown)
+    (plan.work / "timeline.json").write_text(render.json_report(timeline, checks))
     if summary is not None:
         with summary.open("a") as handle:
             handle.write(markdown)

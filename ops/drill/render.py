@@ -1,4 +1,5 @@
-"""A drill's timeline as a picture (hand-written SVG), as Markdown (a job summary) and as text.
+"""A drill's timeline as a picture (hand-written SVG), as Markdown (a job summary), as text and
+as JSON (for tests and scripts).
 
 The picture has one time axis (seconds since the drill's first traffic; at the default
 `EMULATOR_TIME_SCALE` of 60 a second is an AWS minute) and, from the top: the new fleet's share
@@ -9,6 +10,7 @@ mark the deployments, the alarm, the page, the rollback and the completion.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from html import escape
 
@@ -246,3 +248,28 @@ def markdown(timeline: Timeline, checks: list[Check], *, title: str, picture: st
         )
     lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def json_report(timeline: Timeline, checks: list[Check]) -> str:
+    """The verdict and every event, times in seconds since the first request."""
+
+    def offset(event: Event | None) -> float | None:
+        return round(event.at - timeline.started, 3) if event else None
+
+    report = {
+        "passed": passed(checks),
+        "scale": timeline.scale,
+        "fault_alarm": timeline.fault_alarm,
+        "configs": timeline.configs,
+        "checks": [
+            {"name": c.name, "ok": c.ok, "at": offset(c.event), "problem": c.problem}
+            | {"evidence": c.event.text if c.event else None}
+            for c in checks
+        ],
+        "events": [
+            {"at": offset(e), "phase": e.phase, "kind": e.kind, "text": e.text}
+            for e in sorted(timeline.events, key=lambda e: e.at)
+        ],
+        "requests": len(timeline.traffic),
+    }
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -306,6 +307,9 @@ def test_the_picture_is_svg_with_the_thresholds_and_alarm_states() -> None:
     assert "| ✅ | rollback started |" in markdown
     text = render.text(timeline, judge(timeline))
     assert "ok     11.5s  rollback started" in text
+    report = json.loads(render.json_report(timeline, judge(timeline)))
+    assert report["passed"] and report["fault_alarm"] == ERROR_ALARM
+    assert [c["at"] for c in report["checks"]][:2] == [9.0, 11.0]
 
 
 # --------------------------------------------------------------------------------------------
