@@ -238,15 +238,15 @@ def run_drill(
     traffic = Traffic(
         client=lambda: client("sagemaker-runtime"), endpoint_name=plan.target.endpoint, body=body
     )
+    built = timings.time("synth versions", versions.result)
     timeline.configs["before"] = _endpoint_config(plan, client)
     timeline.started = time.time()
-    traffic.start()
+    traffic.start()  # the old fleet's model server starts on the first request
     stack.callback(traffic.stop)
     timeline.traffic = traffic.outcomes
     recorder = Recorder(timeline=timeline, target=plan.target, client=client, pager=pager)
     recorder.start()
     stack.callback(recorder.stop)
-    built = timings.time("synth versions", versions.result)
     good_started = time.time()
     for phase in ("faulty", "good"):
         root, out = built[phase]
