@@ -19,6 +19,7 @@ from ops.drill.verdict import Check, passed
 
 WIDTH, LEFT, RIGHT = 960, 70, 20
 PANEL, GAP, TOP = 110, 34, 40
+LABEL_SPACING, LABEL_ROW = 14, 130  # markers closer than this (px) stagger their labels down
 STATE_COLOURS = {"OK": "#2e7d32", "ALARM": "#c62828", "INSUFFICIENT_DATA": "#9e9e9e"}
 MARKED = {
     "deploying": ("#1565c0", "deploy"),
@@ -89,20 +90,28 @@ def _panel(
 
 
 def _states(timeline: Timeline, top: float, x: Callable[[float], float], end: float) -> list[str]:
+    """A bar per rollback alarm, coloured by state; ALARM drawn last, at least 3 px wide, so a
+    state held for a second stays visible."""
     parts = [f'<text x="{LEFT}" y="{top - 6}" class="title">rollback alarm states</text>']
     for row, alarm in enumerate(timeline.alarms):
         y = top + row * 18
         changes = sorted((at, state) for at, name, state in timeline.states if name == alarm.name)
+        bars: list[tuple[bool, str]] = []
         for index, (at, state) in enumerate(changes):
             until = changes[index + 1][0] if index + 1 < len(changes) else end
             start = max(at, timeline.started)
             if until <= start:
                 continue
             colour = STATE_COLOURS.get(state, "#9e9e9e")
-            parts.append(
-                f'<rect x="{x(start):.1f}" y="{y}" width="{max(1.0, x(until) - x(start)):.1f}" '
-                f'height="12" fill="{colour}"><title>{escape(state)}</title></rect>'
+            width = max(3.0, x(until) - x(start))
+            bars.append(
+                (
+                    state == "ALARM",
+                    f'<rect x="{x(start):.1f}" y="{y}" width="{width:.1f}" height="12" '
+                    f'fill="{colour}"><title>{escape(state)}</title></rect>',
+                )
             )
+        parts += [bar for _, bar in sorted(bars, key=lambda b: b[0])]
         parts.append(
             f'<text x="{x(end) - 4:.1f}" y="{y + 10}" class="tick" text-anchor="end" '
             f'fill="#fff">{escape(alarm.name)}</text>'
@@ -110,27 +119,38 @@ def _states(timeline: Timeline, top: float, x: Callable[[float], float], end: fl
     return parts
 
 
+def _marked(timeline: Timeline, event: Event) -> str | None:
+    """The marker an event gets, if any: deployments, the new fleet, the page, the rollback,
+    ops verify, and the good version's completion."""
+    if event.kind == "endpoint" and event.phase == "good":
+        done = event.text == f"InService on {timeline.configs.get('good')}"
+        return "completed" if done else None
+    return event.kind if event.kind in MARKED else None
+
+
 def _markers(
     timeline: Timeline, top: float, bottom: float, x: Callable[[float], float]
 ) -> list[str]:
+    """A vertical line per marked event (the first of its kind in each phase); labels of
+    events close together are staggered down so they do not overlap."""
     parts: list[str] = []
     shown: set[tuple[str, str]] = set()
+    labels: list[tuple[float, int]] = []  # (x, row) of the labels drawn so far
     for event in sorted(timeline.events, key=lambda e: e.at):
-        kind = (
-            "completed"
-            if event.kind == "deploy-result" and "UPDATE_COMPLETE" in event.text
-            else (event.kind)
-        )
-        if kind not in MARKED or (event.phase, kind) in shown or event.at < timeline.started:
+        kind = _marked(timeline, event)
+        if kind is None or (event.phase, kind) in shown or event.at < timeline.started:
             continue
         shown.add((event.phase, kind))
         colour, label = MARKED[kind]
         ex = x(event.at)
+        near = {row for lx, row in labels if abs(lx - ex) < LABEL_SPACING}
+        row = next(r for r in range(len(labels) + 1) if r not in near)
+        labels.append((ex, row))
         parts.append(
             f'<line x1="{ex:.1f}" x2="{ex:.1f}" y1="{top}" y2="{bottom}" stroke="{colour}" '
             'stroke-width="1" opacity="0.7"/>'
-            f'<text transform="translate({ex + 3:.1f},{top + 4}) rotate(90)" class="tick" '
-            f'fill="{colour}">{escape(event.phase)}: {escape(label)}</text>'
+            f'<text transform="translate({ex + 3:.1f},{top + 4 + row * LABEL_ROW}) rotate(90)" '
+            f'class="tick" fill="{colour}">{escape(event.phase)}: {escape(label)}</text>'
         )
     return parts
 
