@@ -8,6 +8,7 @@ from pydantic import Field, StrictBool, StrictStr, field_validator
 
 from configs.base import Items, Strict
 from configs.model import Overrides
+from configs.tracking import Tracking
 
 Email = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 HttpsUrl = Annotated[StrictStr, Field(pattern=r"^https://[^\s]+$")]
@@ -60,6 +61,11 @@ class Environment(Strict):
     defaults: Overrides = Field(
         default_factory=Overrides,
         description="Values every model gets in this environment unless its config says otherwise.",
+    )
+    tracking: Tracking = Field(
+        default_factory=Tracking,
+        description="Where training runs are recorded: tracking.mlflow.enabled gives each "
+        "model that trains here a SageMaker managed MLflow tracking server.",
     )
 
     @field_validator("tags", mode="after")
