@@ -26,7 +26,7 @@ from ops.evaluation.compare import (
     compare,
     gate_failures,
 )
-from ops.evaluation.evaluate import Evaluation, Job, Request, evaluate_all
+from ops.evaluation.evaluate import Job, Request, side_by_side
 from ops.serve import entry_point
 from ops.serving import SERVE_VENV
 from stacks.templates import read_assembly
@@ -192,13 +192,12 @@ def model_changes(
             change = replace(change, note="not evaluated: the bundle is not built at synth")
         planned.append((change, section, jobs))
     started = time.perf_counter()
-    results = iter(evaluate_all([jobs for _, _, jobs in planned], venv=venv))
     models = []
-    for change, section, jobs in planned:
-        answers: list[Evaluation] = next(results) if jobs else []
-        if section is None or not answers:
+    for change, section, jobs in planned:  # one model at a time: a misfit stops the diff early
+        if section is None or not jobs:
             models.append(change)
             continue
+        answers = side_by_side(jobs, venv=venv)
         base_answers = answers[0] if len(answers) == 2 else None
         comparison = compare(section, base=base_answers, head=answers[-1])
         failures = tuple(gate_failures(section.quality, comparison))

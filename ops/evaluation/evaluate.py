@@ -213,10 +213,3 @@ def side_by_side(
                 running.process.kill()
                 running.process.wait()
             shutil.rmtree(running.work, ignore_errors=True)
-
-
-def evaluate_all(
-    groups: Sequence[Sequence[Job]], *, venv: Path = SERVE_VENV, timeout: float = TIMEOUT
-) -> list[list[Evaluation]]:
-    """Each group side by side (a model's base and head), one group after the other."""
-    return [side_by_side(group, venv=venv, timeout=timeout) for group in groups if group]
