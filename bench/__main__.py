@@ -1,7 +1,8 @@
 """`python -m bench [--quick]`: bundling and synth benchmarks, printed as tables of medians.
 
 Prints the machine, one table for bundling (bundler cold and cache hit, the sagemaker SDK's
-`create_tar_file`, plain `tar`), one for `cdk synth`, and the targets as PASS/FAIL lines.
+`create_tar_file`, plain `tar`), one for `cdk synth`, one for what the PR diff's model section
+adds for the two example models (not in `--quick`), and the targets as PASS/FAIL lines.
 The figures are printed, never asserted: the exit code is 0 whatever they say, unless
 `--strict` asks for 1 when a target fails.
 """
@@ -16,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import bundling, synth
+from bench import bundling, model_diff, synth
 from bench.measure import Summary
 
 FULL_SIZES = [50, 500, 2000]
@@ -68,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="runs per measurement (default 3; quick 1)")
     parser.add_argument("--skip-synth", action="store_true", help="bundling only")
     parser.add_argument("--skip-bundling", action="store_true", help="synth only")
+    parser.add_argument(
+        "--skip-model-diff", action="store_true", help="leave out the PR diff's model section"
+    )
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: tmp)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     args = parser.parse_args(argv)
@@ -84,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             verdicts += bundling_report(workdir, sizes, runs, quick=args.quick)
         if not args.skip_synth:
             verdicts += synth_report(workdir, models, runs)
+        if not (args.skip_model_diff or args.quick):
+            verdicts += model_diff_report(workdir, runs)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -213,6 +219,25 @@ def synth_report(workdir: Path, counts: list[int], runs: int) -> list[str]:
             f"project's templates included: 20 models {ratio_of(included):.2f}x 1 model)"
         )
     return verdicts
+
+
+def model_diff_report(workdir: Path, runs: int) -> list[str]:
+    result = model_diff.measure(workdir, runs)
+    rows = [
+        [name, str(s.runs), f"{s.seconds:.2f}", f"{s.cpu_seconds:.2f}", f"{s.peak_rss_mb:.0f}"]
+        for name, s in (
+            ("ops diff, templates only", result.without),
+            ("ops diff with the model section", result.with_models),
+        )
+    ]
+    print("PR diff of the two example models, both retrained (new weights)")
+    print(table(["what", "runs", "seconds", "cpu s", "peak RSS MB"], rows))
+    print(f"the model section adds {result.added:.1f} s\n", flush=True)
+    limit = model_diff.TARGET_SECONDS
+    return [
+        verdict(result.added <= limit, f"the model section adds {result.added:.1f} s to the "
+                f"diff of the two example models (target <= {limit:.0f} s)")
+    ]  # fmt: skip
 
 
 def baseline_table(title: str, results: list[tuple[int, Summary]]) -> float:
