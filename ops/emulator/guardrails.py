@@ -18,7 +18,9 @@ DescribeEndpoint (https://docs.aws.amazon.com/sagemaker/latest/APIReference/):
 - DescribeEndpoint says `Updating` during the deployment, `RollingBack` while traffic returns,
   then `InService`; after a rollback it stays on the old EndpointConfig with a `FailureReason`
   ("the status is InService but update operation fails"), and `LastDeploymentConfig` holds the
-  deployment's config; `PendingDeploymentSummary` names the new config while it is deployed.
+  deployment's config; `PendingDeploymentSummary` names the new config while it is deployed,
+  and its variants' `VariantStatus` says `Creating` while the new fleet starts, then `Baking`
+  with the step and its share of traffic (ProductionVariantStatus).
 
 What the pages leave open, and the choices made here:
 
@@ -137,6 +139,7 @@ class Deployment:
         alarm_states: current state of each named alarm (CloudWatch's DescribeAlarms).
         provision: starts the new fleet before any traffic moves to it; an error there rolls
             the deployment back, as a new fleet that fails its health checks does.
+        variants: the new EndpointConfig's production variants, for PendingDeploymentSummary.
     """
 
     endpoint: EndpointView
@@ -147,6 +150,7 @@ class Deployment:
     clock: Clock
     alarm_states: Callable[[list[str]], Mapping[str, str]]
     provision: Callable[[], None] | None = None
+    variants: list[Mapping[str, Any]] = field(default_factory=list)
     share: float = 0.0
     outcome: str | None = None  # "completed" | "rolled-back"
     fired: list[str] = field(default_factory=list)
@@ -161,6 +165,22 @@ class Deployment:
 
     def _event(self, kind: str, text: str) -> None:
         self.events.append(Event(self.clock.now(), kind, text, self.share))
+
+    def _stage(self, status: str, message: str) -> None:
+        """The new fleet's VariantStatus in PendingDeploymentSummary."""
+        summary = self.endpoint.pending_deployment_summary
+        if summary is None:
+            return
+        stage = {"Status": status, "StatusMessage": message, "StartTime": self.clock.now()}
+        summary["ProductionVariants"] = [
+            {
+                "VariantName": variant.get("VariantName"),
+                "InstanceType": variant.get("InstanceType"),
+                "DesiredInstanceCount": variant.get("InitialInstanceCount"),
+                "VariantStatus": [stage],
+            }
+            for variant in self.variants
+        ]
 
     def route(self, chooser: Callable[[], float] = random.random) -> str:
         """The EndpointConfig whose fleet serves the next request."""
@@ -197,6 +217,7 @@ class Deployment:
         self._event("started", f"new fleet from {self.new_config} beside {self.old_config}")
         try:
             if self.provision is not None:
+                self._stage("Creating", f"starting the new fleet from {self.new_config}")
                 try:
                     self.provision()
                 except Exception as error:
@@ -207,6 +228,10 @@ class Deployment:
                 self.share = step.share
                 self._event(
                     "shifted", f"{step.label}: {step.share:.0%} of traffic on the new fleet"
+                )
+                self._stage(
+                    "Baking",
+                    f"{step.label}: {step.share:.0%} of traffic, baking {step.bake_seconds:g} s",
                 )
                 problem = self._bake(step.bake_seconds, deadline, started)
                 if problem is not None:

@@ -182,6 +182,22 @@ def events(stack: str) -> list[dict[str, Any]]:
     return list(reversed(found["StackEvents"]))
 
 
+def baking(sagemaker: Any) -> dict[str, Any]:
+    """The new fleet's VariantStatus once it bakes (PendingDeploymentSummary)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        summary = sagemaker.describe_endpoint(EndpointName="staging-iris").get(
+            "PendingDeploymentSummary", {}
+        )
+        (variant,) = summary.get("ProductionVariants") or [{"VariantStatus": [{}]}]
+        stage: dict[str, Any] = variant["VariantStatus"][0]
+        if stage.get("Status") == "Baking":
+            assert variant["VariantName"] == "primary"
+            return stage
+        time.sleep(0.01)
+    raise AssertionError("the new fleet never baked")
+
+
 def test_a_canary_update_answers_at_once_and_completes_after_its_bakes(
     aws: None, servers: list[bytes]
 ) -> None:
@@ -201,6 +217,8 @@ def test_a_canary_update_answers_at_once_and_completes_after_its_bakes(
     while not servers and time.monotonic() < deadline:
         time.sleep(0.01)
     assert servers == [b"bundle b"]  # the new fleet starts while the stack update waits
+    stage = baking(sagemaker)
+    assert stage["StatusMessage"] == "canary: 10% of traffic, baking 600 s"
     with pytest.raises(ClientError, match="UPDATE_IN_PROGRESS state and can not be updated"):
         execute("Staging-iris", template("s3://bucket/c.tar.gz"))
 

@@ -260,6 +260,7 @@ def _deploy(
         clock=clock,
         alarm_states=guardrails.moto_alarm_states(account_id, region_name),
         provision=lambda: runtime.provision(account_id, region_name, config["EndpointConfigName"]),
+        variants=list(variants),
     )
     guardrails.begin(account_id, region_name, endpoint.endpoint_name, deployment)
     limit = guardrails.execution_limit(deployment_config) / clock.scale + 60
