@@ -40,6 +40,10 @@ from ops.drill.verdict import judge, passed
 
 # Model servers the emulator may run at once: the old fleet, the faulty and the good version.
 MODEL_SERVERS = 3
+# Requests a second: enough that the 10 % canary of an endpoint gets a few each alarm period;
+# fewer while a new fleet starts, which no request reaches and which then starts sooner.
+RATE = 30.0
+QUIET_RATE = 5.0
 SETTLE_PERIODS = 30  # alarm periods to wait for the rollback alarms to be OK between versions
 AFTER_PERIODS = 3  # alarm periods of traffic after the good version completed
 
@@ -235,8 +239,12 @@ def run_drill(
     stack.callback(pager.stop)
     pager.subscribe(client("sns"), _topic(plan, client))
     body = (plan.root / "models" / plan.model / "example.json").read_bytes()
+    recorder = Recorder(timeline=timeline, target=plan.target, client=client, pager=pager)
     traffic = Traffic(
-        client=lambda: client("sagemaker-runtime"), endpoint_name=plan.target.endpoint, body=body
+        client=lambda: client("sagemaker-runtime"),
+        endpoint_name=plan.target.endpoint,
+        body=body,
+        rate=lambda: QUIET_RATE if recorder.creating else RATE,
     )
     built = timings.time("synth versions", versions.result)
     timeline.configs["before"] = _endpoint_config(plan, client)
@@ -244,7 +252,6 @@ def run_drill(
     traffic.start()  # the old fleet's model server starts on the first request
     stack.callback(traffic.stop)
     timeline.traffic = traffic.outcomes
-    recorder = Recorder(timeline=timeline, target=plan.target, client=client, pager=pager)
     recorder.start()
     stack.callback(recorder.stop)
     good_started = time.time()

@@ -118,6 +118,7 @@ class Recorder:
         self.phase = "setup"
         self.phase_started = time.time()
         self.new_config: str | None = None
+        self.creating = False  # a new fleet is starting (VariantStatus Creating)
         self._clients = {s: client(s) for s in ("sagemaker", "cloudwatch", "cloudformation")}
         self._pager = pager
         self._seen: dict[str, Any] = {}
@@ -176,10 +177,17 @@ class Recorder:
         found = self._clients["sagemaker"].describe_endpoint(EndpointName=self.target.endpoint)
         variants = found.get("ProductionVariants") or [{}]
         self._seen["variant"] = variants[0].get("VariantName", "primary")
-        pending = (found.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+        summary = found.get("PendingDeploymentSummary") or {}
+        pending = summary.get("EndpointConfigName")
         if pending:
             self.new_config = pending
             self._changed("pending", "deploying", pending, f"new fleet from {pending}")
+        fleets = summary.get("ProductionVariants") or [{}]
+        stage = (fleets[0].get("VariantStatus") or [{}])[0]
+        status, message = stage.get("Status"), stage.get("StatusMessage", "")
+        if status:
+            self._changed("stage", "stage", (status, message), f"new fleet {status}: {message}")
+        self.creating = status == "Creating"
         reason = found.get("FailureReason")
         if reason:
             self._changed("failure", "rollback", reason, f"rolled back: {reason}")

@@ -1,7 +1,9 @@
 """Bounded traffic at an endpoint: the model's `example.json`, as InvokeEndpoint requests.
 
 A few worker threads each send one request at a time, paced so that together they send about
-`rate` requests a second, until `stop()` or until `limit` requests or `seconds` have passed.
+`rate` requests a second (a number, or a function read before each request, so the drill can
+go quiet while a new fleet starts), until `stop()` or until `limit` requests or `seconds` have
+passed.
 Each outcome (when, HTTP status, how long) is kept for the timeline. SageMaker routes each
 request to a fleet; the client cannot tell which, so the traffic share of the new fleet comes
 from SageMaker's metrics, not from here.
@@ -49,8 +51,8 @@ class Traffic:
         client: Callable[[], Any],
         endpoint_name: str,
         body: bytes,
-        rate: float = 30.0,
-        workers: int = 6,
+        rate: float | Callable[[], float] = 30.0,
+        workers: int = 12,
         limit: int = 20_000,
         seconds: float = 600.0,
     ) -> None:
@@ -58,7 +60,7 @@ class Traffic:
         self.body = body
         self.outcomes: list[Outcome] = []
         self._client = client
-        self._interval = workers / rate
+        self._rate = rate if callable(rate) else (lambda: rate)
         self._workers = workers
         self._limit = limit
         self._seconds = seconds
@@ -87,7 +89,7 @@ class Traffic:
 
     def _work(self, runtime: Any, deadline: float, index: int) -> None:
         # Spread the workers over one interval so requests do not arrive in bursts.
-        if self._stop.wait(self._interval * index / self._workers):
+        if self._stop.wait(self._interval() * index / self._workers):
             return
         while time.monotonic() < deadline and not self._stop.is_set():
             with self._lock:
@@ -98,7 +100,11 @@ class Traffic:
             took = time.monotonic() - started
             with self._lock:
                 self.outcomes.append(Outcome(time.time(), status, took))
-            self._stop.wait(max(0.0, self._interval - took))
+            self._stop.wait(max(0.0, self._interval() - took))
+
+    def _interval(self) -> float:
+        """Seconds between one worker's requests."""
+        return self._workers / max(0.1, self._rate())
 
     def _invoke(self, runtime: Any) -> int:
         try:
