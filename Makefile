@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help check setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
+.PHONY: help check setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop drill train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -106,6 +106,17 @@ deploy-local: setup serve-setup ## deploy Staging-* to a local AWS emulator, ver
 
 emulator-stop: setup ## stop an emulator that `make deploy-local KEEP=1` left running
 	$(PY) -m ops emulator stop
+
+# `make drill`: the fire drill (README, "Fire drill") on the local emulator, with the real CDK CLI:
+# a faulty version of MODEL (default iris) goes through Prod's canary and must be caught by its
+# alarm, page a loopback subscriber and be rolled back; then a good version completes. FAULT is
+# errors=<percent> or latency=<duration>; ENV=staging drills the all-at-once rollout. Writes
+# .cache/drill/<stack>/timeline.{svg,md,json}; exits 0 only if every expected event happened.
+FAULT ?= errors=30%
+ENV ?= prod
+
+drill: setup serve-setup ## fire drill: a faulty MODEL (iris) caught, paged, rolled back (FAULT=, ENV=)
+	$(PY) -m ops drill --model '$(or $(MODEL),iris)' --fault '$(FAULT)' --env '$(ENV)' $(SUMMARY_FILE)
 
 serve: setup serve-setup ## synth, then serve MODEL=<name>'s model.tar.gz on 127.0.0.1 (PORT=8080)
 	@test -n '$(MODEL)' || { echo "usage: make serve MODEL=<name> [PORT=8080]"; exit 2; }
