@@ -1,9 +1,10 @@
 """An embedded AWS on 127.0.0.1: moto's server with the project's extensions, in its own process.
 
 `start()` launches `python -m ops.emulator.server` in a new session, waits until it accepts
-connections and returns an `Emulator` (pid, port, URL). `stop()` ends that process group,
-model servers included. The state file lets `python -m ops emulator stop` find an emulator that
-`make deploy-local KEEP=1` left running.
+connections and returns an `Emulator` (pid, port, URL). `stop()` ends that process group and
+every model server it started (they run in groups of their own, noted in `<state>.servers`).
+The state file lets `python -m ops emulator stop` find an emulator that `make deploy-local
+KEEP=1` left running.
 
 The URL uses `localhost`, not the IP: moto reads a bucket name from an IP host ("127").
 """
@@ -101,19 +102,39 @@ def start(state_file: Path = DEFAULT_STATE, *, env: Mapping[str, str] | None = N
     )
 
 
-def stop(state_file: Path = DEFAULT_STATE, *, timeout: float = 20.0) -> bool:
-    """Stop the emulator recorded in `state_file`; True if one was running."""
+def stop(state_file: Path = DEFAULT_STATE, *, timeout: float = 60.0) -> bool:
+    """Stop the emulator recorded in `state_file`, and any model server it left running; True
+    if the emulator was running. It stops its model servers itself, at once; what is still
+    running after `timeout` seconds is killed."""
     emulator = _read(state_file)
     state_file.unlink(missing_ok=True)
-    if emulator is None or not _alive(emulator.pid):
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(emulator.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(emulator.pid):
-        time.sleep(0.1)
-    _kill_group(emulator.pid)
-    return True
+    running = emulator is not None and _alive(emulator.pid)
+    if emulator is not None and running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(emulator.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(emulator.pid):
+            time.sleep(0.1)
+        _kill_group(emulator.pid)
+    _end_model_servers(state_file.with_suffix(".servers"))
+    return running
+
+
+def _end_model_servers(record: Path) -> None:
+    """Kill the process groups of model servers the emulator noted and did not stop. A noted
+    pid is killed only while it is still a TorchServe process (pids are reused)."""
+    try:
+        pids = [int(pid) for pid in record.read_text().split()]
+    except (OSError, ValueError):
+        pids = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue  # gone (or no /proc here: nothing to check it against)
+        if b"torchserve" in command:
+            _kill_group(pid)
+    record.unlink(missing_ok=True)
 
 
 def status(state_file: Path = DEFAULT_STATE) -> Emulator | None:

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from ops.emulator.extensions import install, runtime
 
     clock = emulator_clock()  # fails here, before serving, if EMULATOR_TIME_SCALE is wrong
+    runtime.configure(record=args.state.with_suffix(".servers"))
     install()
     behaviours.install()
     server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)

@@ -37,6 +37,8 @@ from ops.emulator.clock import emulator_clock
 INVOKE_TIMEOUT_S = 60.0
 # How long a request waits for a model server that another request is starting.
 START_WAIT_S = 300.0
+# How long shutting down waits for the model servers to end (each SIGTERMs, then SIGKILLs).
+STOP_WAIT_S = 45.0
 
 
 class ModelServer(Protocol):
@@ -68,6 +70,7 @@ class ServerPool:
 
     A server starts outside the pool's lock, so requests to fleets that are already up keep
     being answered while a new fleet starts (SageMaker starts a new fleet beside the old one).
+    Once `stop_all` has run, a server that finishes starting is stopped at once.
     """
 
     def __init__(self, limit: int, work_dir: Path) -> None:
@@ -75,6 +78,7 @@ class ServerPool:
         self.work_dir = work_dir
         self._servers: OrderedDict[str, ModelServer] = OrderedDict()
         self._starting: dict[str, _Starting] = {}
+        self._closed = False
         self._lock = threading.Lock()
 
     def server_for(self, archive: bytes, environment: dict[str, str]) -> ModelServer:
@@ -113,19 +117,28 @@ class ServerPool:
         server = start_model_server(path, environment)
         evicted = []
         with self._lock:
-            while len(self._servers) >= self.limit:
+            closed = self._closed
+            while not closed and len(self._servers) >= self.limit:
                 evicted.append(self._servers.popitem(last=False)[1])
-            self._servers[key] = server
-        for old in evicted:
+            if not closed:
+                self._servers[key] = server
+        for old in [server] if closed else evicted:
             old.stop()
+        if closed:
+            raise RuntimeError("the emulator is stopping")
         return server
 
     def stop_all(self) -> None:
+        """Stop every server, all at once: each may take seconds to end its process group."""
         with self._lock:
+            self._closed = True
             servers = list(self._servers.values())
             self._servers.clear()
-        for server in servers:
-            server.stop()
+        threads = [threading.Thread(target=server.stop, daemon=True) for server in servers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(STOP_WAIT_S)
 
 
 @dataclass
@@ -140,7 +153,34 @@ class _ServeHandle:
         from ops import serving as serve
 
         serve.stop(self.server)
+        _note(self.server.process.pid, running=False)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# Each model server's process group, noted in a file beside the emulator's state file, so that
+# `ops.emulator.stop` can end any the emulator did not (it was killed, or stopping took longer
+# than it waited): model servers run in process groups of their own.
+_record: Path | None = None
+_record_lock = threading.Lock()
+
+
+def configure(*, record: Path) -> None:
+    """Where to note the model servers' process groups (the emulator's server sets this)."""
+    global _record
+    record.unlink(missing_ok=True)
+    _record = record
+
+
+def _note(pid: int, *, running: bool) -> None:
+    if _record is None:
+        return
+    with _record_lock:
+        noted = set(_record.read_text().split()) if _record.exists() else set()
+        if running:
+            noted.add(str(pid))
+        else:
+            noted.discard(str(pid))
+        _record.write_text("".join(f"{p}\n" for p in sorted(noted)))
 
 
 def start_model_server(archive: Path, environment: dict[str, str]) -> ModelServer:
@@ -153,10 +193,12 @@ def start_model_server(archive: Path, environment: dict[str, str]) -> ModelServe
         entry_point=environment.get("SAGEMAKER_PROGRAM", "inference.py"),
         environment=environment,
     )
+    _note(server.process.pid, running=True)
     try:
         serve.wait_ready(server)
     except BaseException:
         serve.stop(server)
+        _note(server.process.pid, running=False)
         raise
     return _ServeHandle(server, server.url, archive.parent)
 
