@@ -3,7 +3,7 @@
 `install()` applies them for good (the emulator's server process); `installed()` applies them
 for a block and restores moto afterwards (tests, so other tests keep stock moto). Every
 extension is pinned to moto's internals at the version in `pyproject.toml` and covered by
-`tests/test_emulator.py`; another moto version makes both refuse to start instead of silently
+`tests/unit/test_emulator.py`; another moto version makes both refuse to start instead of silently
 deploying less.
 """
 
