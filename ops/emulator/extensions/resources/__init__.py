@@ -7,7 +7,7 @@ Without these, moto logs "No Moto CloudFormation support", marks the resource co
 creates nothing, or (SageMaker) ignores the explicit name in the template.
 
 To support another type: declare a `ProjectResource` subclass (see `base`) in the service's
-module, add it to `MODELS` and add a test to `tests/test_emulator.py` that fails on stock moto.
+module, add it to `MODELS` and add a test to `tests/unit/test_emulator.py` that fails on stock moto.
 `MODELS` is the one list of what the extensions register (`cloudformation.patches()` reads it);
 importing these modules registers nothing.
 """
