@@ -17,6 +17,7 @@ from aws_cdk import App
 
 from bundler import Bundle, BundleSpec, build
 from bundler.staging import stage
+from bundler.training_code import training_code_spec as training_code_layout
 from configs.errors import ConfigError, Problem
 from configs.loader import MODEL_CONFIG, Deployment, ModelSource, Project
 from configs.model import ModelSpec
@@ -49,16 +50,13 @@ def bundle_spec(project: Project, source: ModelSource) -> BundleSpec:
 
 
 def training_code_spec(project: Project, source: ModelSource) -> BundleSpec:
-    """The training job's source archive: `code/<model>/` (the folder's code) beside the shared
-    folders in `code/<name>/`, as the folders sit under models/ so train.py imports the same
-    way in a job as on a laptop."""
-    folder = source.folder.name
+    """The training job's source archive (`bundler.training_code`)."""
     artifact = source.file.artifact
-    return BundleSpec(
-        model_dir=project.root / "models",
-        weights=(),
-        code=tuple(f"{folder}/{pattern}" for pattern in artifact.code),
-        shared=tuple(project.root / "models" / name for name in artifact.shared),
+    return training_code_layout(
+        models_dir=project.root / "models",
+        folder=source.folder.name,
+        code=artifact.code,
+        shared=artifact.shared,
     )
 
 
