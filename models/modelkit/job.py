@@ -2,14 +2,16 @@
 
 Load the split, train (on every rank under DDP), score both splits, have every rank report the
 digest of the weights it ended with, and on rank 0 print the metric lines, export SageMaker's
-model-dir layout and write metrics.json. A model's train.py supplies only what differs: its
-hyperparameters, its data, its network and what its checkpoint holds.
+model-dir layout, write metrics.json and record the run (`modelkit.tracking`, when a tracking
+URI is set). A model's train.py supplies only what differs: its hyperparameters, its data, its
+network and what its checkpoint holds.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,9 @@ from torch import nn
 from modelkit import contract
 from modelkit.data import Split
 from modelkit.metrics import accuracy, metric_line
-from modelkit.training import init_distributed, state_digest
+from modelkit.run_record import JobOutputs, describe_job
+from modelkit.tracking import Tracker
+from modelkit.training import init_distributed, rank_digests
 
 LoadSplit = Callable[..., Split]
 
@@ -50,27 +54,45 @@ def run(
     where = contract.paths(
         {"train": source_dir / "data"}, source_dir.parents[1] / "runs" / name / "model"
     )
+    tracker = Tracker.from_environment(experiment=name)
     split = load_split(where.channels["train"], test_fraction=args.test_fraction, seed=args.seed)
-    model = train(args, split)
+    with tracker.capturing():
+        model = train(args, split)
     with torch.no_grad():
         metrics = {
             "train_accuracy": accuracy(model(split.x_train), split.y_train),
             "test_accuracy": accuracy(model(split.x_test), split.y_test),
         }
+    finished_ms = int(time.time() * 1000)
     rank, world = init_distributed()
     # Every rank says which weights it ended with: under DDP they must all agree.
-    say(f"rank {rank}/{world}: weights sha256 {state_digest(model)}")
+    digests = rank_digests(model)
+    say(f"rank {rank}/{world}: weights sha256 {digests[rank]}")
     if rank == 0:
         for metric, value in metrics.items():
             say(metric_line(metric, value))
-        contract.export(
+        shared = [source_dir.parent / "modelkit"]
+        weights_file = contract.export(
             where.model_dir,
             weights_name=weights,
             checkpoint=checkpoint(model, args),
             source_dir=source_dir,
-            shared=[source_dir.parent / "modelkit"],
+            shared=shared,
         )
-        contract.write_metrics(where.output_data_dir, metrics)
+        metrics_file = contract.write_metrics(where.output_data_dir, metrics)
+        if tracker.enabled:
+            outputs = JobOutputs(metrics, digests, weights_file, metrics_file, finished_ms)
+            tracker.record(
+                describe_job(
+                    name=name,
+                    args=args,
+                    points=tracker.points,
+                    outputs=outputs,
+                    channels=where.channels,
+                    source_dir=source_dir,
+                    shared=shared,
+                )
+            )
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()

@@ -103,3 +103,15 @@ def state_digest(model: nn.Module) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+def rank_digests(model: nn.Module) -> list[str]:
+    """Every rank's `state_digest`, by rank, on every rank (one process: its own only).
+
+    All ranks must call it (it is a collective under DDP)."""
+    own = state_digest(model)
+    if not dist.is_initialized():
+        return [own]
+    gathered: list[object] = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, own)
+    return [str(digest) for digest in gathered]
