@@ -221,6 +221,10 @@ def _training(
         region=deployment.environment.region,
         code_sha256=code.sha256,
         framework_version=framework.pytorch_version,
+        # The tracking server and its experiment are both named <environment>-<model>.
+        mlflow_experiment=deployment.endpoint_name
+        if deployment.environment.tracking.mlflow.enabled
+        else "",
     )
     definition = pipeline_definition(inputs, memo=memo)
     return TrainingBuild(code=code, training_image=image, definition=definition)

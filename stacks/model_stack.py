@@ -37,7 +37,8 @@ from stacks.model_metadata import model_stack_metadata
 class ModelStack(Stack):
     """Artifact storage, the bundle asset, the execution role, the Models and their Endpoint,
     the rollout policy with its rollback alarms, paging, autoscaling, data capture, dashboard,
-    and the training pipeline with its model registry.
+    and the training pipeline with its model registry (and its MLflow tracking server when the
+    environment tracks runs).
 
     Args:
         deployment: the model and environment, resolved from config.
@@ -213,6 +214,7 @@ class ModelStack(Stack):
                 artifacts=storage.bucket,
                 topic=paging.topic,
                 key=encryption.key,
+                tracking=env.tracking.mlflow,
             )
 
         CfnOutput(self, "EndpointName", value=deployment.endpoint_name)

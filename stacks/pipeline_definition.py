@@ -3,6 +3,9 @@
     Train (spot, checkpointed) -> CheckQuality (the job's held-out metric against `quality`)
         -> Register (a model package, PendingManualApproval) | Fail
 
+With tracking on, the job records its run on the environment's MLflow tracking server and the
+package names that run (`stacks.pipeline_tracking`).
+
 The request bodies are the sagemaker SDK's typed shapes (`sagemaker.core.shapes`, validated by
 pydantic and serialized by the SDK) and the expressions are its workflow entities (parameters,
 step properties, execution variables, conditions, Join). The SDK's `Pipeline`/`TrainingStep`/
@@ -34,6 +37,7 @@ from stacks.constructs.pipeline_contract import (
     CHECKPOINT_PREFIX,
     CODE_URI,
     MODEL_PACKAGE_GROUP,
+    OPTIONAL_PLACEHOLDERS,
     OUTPUT_PREFIX,
     PLACEHOLDERS,
     ROLE_ARN,
@@ -41,6 +45,7 @@ from stacks.constructs.pipeline_contract import (
 )
 from stacks.memo import JsonMemo
 from stacks.pipeline_json import Expressions, api_names, number, pascal_keys, sdk_shapes
+from stacks.pipeline_tracking import pipeline_mlflow_config, run_metadata, tracked_job
 from stacks.sdk import sdk_version, without_telemetry
 
 DEFINITION_VERSION = "2020-12-01"
@@ -49,6 +54,7 @@ DEFINITION_VERSION = "2020-12-01"
 _GENERATOR_FILES = (
     Path(__file__),
     Path(__file__).with_name("pipeline_json.py"),
+    Path(__file__).with_name("pipeline_tracking.py"),
     Path(__file__).parent / "constructs" / "pipeline_contract.py",
 )
 GENERATOR_VERSION = hashlib.sha256(
@@ -94,6 +100,8 @@ class PipelineInputs:
         serving_instance_type: the instance type the package is registered for.
         region: the environment's region (sagemaker_region).
         code_sha256: sha256 of the training code archive, recorded on the package.
+        mlflow_experiment: the MLflow experiment each execution's run is recorded in, on the
+            tracking server `${TrackingServerArn}`; "": runs are not tracked.
     """
 
     model_name: str
@@ -108,6 +116,7 @@ class PipelineInputs:
     code_sha256: str
     framework_version: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    mlflow_experiment: str = ""
 
     def key(self) -> str:
         data = asdict(self)
@@ -224,6 +233,9 @@ def _train_step(inputs: PipelineInputs, channels: list[Any], exprs: Expressions)
         checkpoint_config=shapes.CheckpointConfig(
             s3_uri=exprs.ref(checkpoint_uri.expr), local_path=CHECKPOINT_LOCAL_PATH
         ),
+        **tracked_job(
+            experiment=inputs.mlflow_experiment, code_sha256=inputs.code_sha256, exprs=exprs
+        ),
     )
     arguments = pascal_keys(serialize({k: v for k, v in request.items() if v is not None}))
     return {"Name": TRAIN_STEP, "Type": "Training", "Arguments": exprs.expand(arguments)}
@@ -275,6 +287,9 @@ def _register_step(
                     "quality-metric": quality.metric,
                     "quality-threshold": number(quality.threshold),
                     **metadata,
+                    **run_metadata(
+                        experiment=inputs.mlflow_experiment, train_step=TRAIN_STEP, exprs=exprs
+                    ),
                 },
             }
         )
@@ -346,12 +361,12 @@ def build_definition(inputs: PipelineInputs) -> str:
         "Metadata": {},
         "Parameters": [p.to_request() for p in declared.parameters],
         "PipelineExperimentConfig": None,
-        "MlflowConfig": None,
+        "MlflowConfig": pipeline_mlflow_config(inputs.mlflow_experiment),
         "Steps": [train, check],
     }
     text = json.dumps(definition, sort_keys=True, separators=(",", ":"))
     stray = text
-    for name in PLACEHOLDERS:
+    for name in (*PLACEHOLDERS, *OPTIONAL_PLACEHOLDERS):
         stray = stray.replace(placeholder(name), "")
     if "${" in stray:
         raise ValueError(

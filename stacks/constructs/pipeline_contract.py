@@ -14,6 +14,9 @@ ARTIFACT_BUCKET = "ArtifactBucket"
 CODE_URI = "CodeUri"
 MODEL_PACKAGE_GROUP = "ModelPackageGroup"
 PLACEHOLDERS = (ROLE_ARN, ARTIFACT_BUCKET, CODE_URI, MODEL_PACKAGE_GROUP)
+# Only in the definitions of pipelines that record their runs in MLflow.
+TRACKING_SERVER_ARN = "TrackingServerArn"
+OPTIONAL_PLACEHOLDERS = (TRACKING_SERVER_ARN,)
 
 # Prefixes of the artifact bucket the pipeline writes.
 OUTPUT_PREFIX = "training/output"

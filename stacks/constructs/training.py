@@ -11,9 +11,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from bundler import Bundle
+from configs.tracking import Mlflow
 from configs.training import Training
 from stacks.constructs.bundle_asset import BundleAsset
 from stacks.constructs.model_registry import ModelRegistry
+from stacks.constructs.tracking_server import TrackingServer
 from stacks.constructs.training_events import TrainingEvents
 from stacks.constructs.training_pipeline import InputLocation, TrainingPipeline
 
@@ -50,6 +52,8 @@ class ModelTraining:
         build: the code archive, training image and definition.
         artifacts: the model's artifact bucket (outputs, checkpoints).
         topic: the paging topic failures are sent to; `key` encrypts it.
+        tracking: the environment's MLflow tracking; enabled, a tracking server
+            `<environment>-<model>` records every execution's run.
     """
 
     def __init__(
@@ -64,7 +68,15 @@ class ModelTraining:
         artifacts: s3.IBucket,
         topic: sns.ITopic,
         key: kms.IKey,
+        tracking: Mlflow | None = None,
     ) -> None:
+        self.tracking = (
+            TrackingServer(
+                scope, "Tracking", server_name=endpoint_name, artifacts=artifacts, config=tracking
+            )
+            if tracking is not None and tracking.enabled
+            else None
+        )
         self.registry = ModelRegistry(
             scope,
             "ModelRegistry",
@@ -84,7 +96,10 @@ class ModelTraining:
                 for i in config.inputs.values()
             ],
             training_image=build.training_image,
+            tracking_server_arn=self.tracking.server_arn if self.tracking else None,
         )
+        if self.tracking is not None:
+            self.tracking.grant_record_runs(self.pipeline.role)
         self.events = TrainingEvents(
             scope,
             "TrainingEvents",
@@ -95,3 +110,5 @@ class ModelTraining:
         )
         CfnOutput(scope, "TrainingPipelineName", value=self.pipeline.pipeline_name)
         CfnOutput(scope, "ModelPackageGroupName", value=self.registry.group_name)
+        if self.tracking is not None:
+            CfnOutput(scope, "TrackingServerArn", value=self.tracking.server_arn)

@@ -29,6 +29,7 @@ from stacks.constructs.pipeline_contract import (
     MODEL_PACKAGE_GROUP,
     OUTPUT_PREFIX,
     ROLE_ARN,
+    TRACKING_SERVER_ARN,
 )
 
 # Training jobs started by a pipeline are named `pipelines-<execution id>-<step>-<suffix>`.
@@ -77,6 +78,8 @@ class TrainingPipeline(Construct):
         inputs: the declared input locations.
         training_image: the training image; pulls are allowed from its repository only.
         inference_image: the serving image recorded on registered packages.
+        tracking_server_arn: the MLflow tracking server a tracking definition names; None
+            when runs are not tracked.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class TrainingPipeline(Construct):
         registry: ModelRegistry,
         inputs: Sequence[InputLocation],
         training_image: str,
+        tracking_server_arn: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
@@ -182,6 +186,7 @@ class TrainingPipeline(Construct):
                 ARTIFACT_BUCKET: artifacts.bucket_name,
                 CODE_URI: code.s3_object_url,
                 MODEL_PACKAGE_GROUP: registry.group_name,
+                **({TRACKING_SERVER_ARN: tracking_server_arn} if tracking_server_arn else {}),
             },
         )
         self.pipeline = sagemaker.CfnPipeline(
