@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ops.tables import aligned
 from stacks.templates import read_assembly
 
 
@@ -28,13 +29,7 @@ def table(outdir: Path) -> str:
         rows.append(
             (stack.name, bundle.model, bundle.environment, bundle.sha256, _size(bundle.bytes))
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return aligned(rows)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
