@@ -11,6 +11,10 @@ that makes every environment serve the newest one:
 `--version 2` picks another approved version; `--write` edits config.yaml in place (only those
 two lines; comments and everything else are kept), ready for a pull request. The region comes
 from configs/<environment>.yaml; credentials from the usual AWS chain.
+
+It also shows the training run behind the version it pins, when the pipeline recorded one
+(`tracking.mlflow.enabled`): the MLflow run's id, the tracking server and how to open it, and
+the run's params and metrics read from the server (or from `--tracking-uri`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 import boto3
 
 from configs.loader import MODEL_CONFIG, load_project
+from ops.runs.lookup import run_behind
 
 APPROVED = "Approved"
 
@@ -114,6 +119,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--version", type=int, help="an approved version (default: newest)")
     parser.add_argument("--write", action="store_true", help="edit models/<model>/config.yaml")
+    parser.add_argument(
+        "--tracking-uri",
+        help="read the version's MLflow run here (default: the tracking server it names)",
+    )
     parser.add_argument("--root", type=Path, default=Path(), help="project root")
 
 
@@ -140,6 +149,13 @@ def run(args: argparse.Namespace, sagemaker: Any = None) -> int:
     except LookupError as error:
         print(f"{group}: {error}", file=sys.stderr)
         return 1
+    print(f"\nrun behind version {chosen.version}:")
+    for line in run_behind(
+        chosen.metadata,
+        tracking_uri=getattr(args, "tracking_uri", None),
+        region=environment.region,
+    ):
+        print(f"  {line}")
     config = source.folder / MODEL_CONFIG
     if args.write:
         config.write_text(pin(config.read_text(), chosen.arn))
