@@ -22,6 +22,7 @@ from ops.emulator.extensions.resources.application_autoscaling import (
 )
 from ops.emulator.extensions.resources.cloudwatch import CfnAlarm
 from ops.emulator.extensions.resources.kms import TaggedKey
+from ops.emulator.extensions.resources.mlflow import CfnMlflowTrackingServer
 from ops.emulator.extensions.resources.s3 import CfnBucketPolicy
 from ops.emulator.extensions.resources.sagemaker import (
     CfnModelPackageGroup,
@@ -42,6 +43,7 @@ MODELS: tuple[type[CloudFormationModel], ...] = (
     TaggedKey,
     CfnModelPackageGroup,
     CfnPipeline,
+    CfnMlflowTrackingServer,
     NamedModel,
     NamedEndpointConfig,
     NamedEndpoint,
