@@ -21,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help check setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop drill train serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
+.PHONY: help check setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop drill train runs serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,21 +80,32 @@ taskcat: setup taskcat-setup ## deploy Staging-* in two regions of TASKCAT_ACCOU
 # `make train MODEL=iris`: SageMaker's training contract run locally; outputs under runs/<model>/,
 # then the weights (the files at the top of the model dir) are copied into models/<model>/ where
 # the bundler packs them. NPROC=2 runs it under torchrun (DDP over gloo); ARGS='--epochs 10'
-# passes hyperparameters.
+# passes hyperparameters. Each run is recorded in MLflow (modelkit.tracking) at TRACKING_URI:
+# a local store under .cache/mlflow by default, a tracking server's URI, or empty for none. The
+# training code archive's sha256 is recorded with it (a config error leaves only that out).
 MODEL ?=
 NPROC ?= 1
 ARGS ?=
 PORT ?= 8080
+TRACKING_URI ?= sqlite:///$(CURDIR)/.cache/mlflow/mlflow.db
+RUNS_PORT ?= 5000
 
-train: setup ## train MODEL=<name> on CPU and update models/<name>/ weights (NPROC=, ARGS=)
+train: setup ## train MODEL=<name> on CPU, record the run, update models/<name>/ weights (NPROC=, ARGS=, TRACKING_URI=)
 	@test -n '$(MODEL)' -a -f 'models/$(MODEL)/train.py' || { \
 		echo "usage: make train MODEL=<name>, one of: $$(ls models/*/train.py | cut -d/ -f2 | xargs)"; exit 2; }
 	rm -rf runs/$(MODEL)
 	SM_MODEL_DIR=runs/$(MODEL)/model SM_OUTPUT_DATA_DIR=runs/$(MODEL)/output \
+		MLFLOW_TRACKING_URI='$(TRACKING_URI)' \
+		MODELKIT_CODE_SHA256="$$($(if $(TRACKING_URI),$(PY) -m ops runs code-sha256 '$(MODEL)',true))" \
 		$(if $(filter-out 1,$(NPROC)),$(VENV)/bin/torchrun --standalone --nproc-per-node $(NPROC),$(PY)) \
 		models/$(MODEL)/train.py $(ARGS)
 	find runs/$(MODEL)/model -maxdepth 1 -type f -exec cp {} models/$(MODEL)/ \;
 	@echo "weights: $$(cd runs/$(MODEL)/model && find . -maxdepth 1 -type f -printf 'models/$(MODEL)/%P ')"
+
+# `make runs`: the MLflow UI over TRACKING_URI's runs on 127.0.0.1:RUNS_PORT until Ctrl-C;
+# `make runs MODEL=iris`: that model's recent runs as a table (parameters, held-out metric).
+runs: setup ## MLflow UI on 127.0.0.1 (RUNS_PORT=5000); MODEL=<name>: a table of its recent runs
+	$(if $(MODEL),$(PY) -m ops runs table '$(MODEL)' --tracking-uri '$(TRACKING_URI)',$(PY) -m ops runs ui --tracking-uri '$(TRACKING_URI)' --port $(RUNS_PORT))
 
 # `make deploy-local`: the real CDK CLI against an embedded AWS (moto + this project's extensions)
 # on 127.0.0.1: synth, bootstrap, deploy 'Staging-*', verify + smoke, summary. KEEP=1 leaves the
