@@ -180,8 +180,14 @@ class Tracker:
             )
             if found:
                 return str(found[0].info.run_id), False
-        created = client.create_run(experiment_id, run_name=self.run_name)
+        created = client.create_run(experiment_id, run_name=self.run_name or _local_run_name())
         return str(created.info.run_id), True
+
+
+def _local_run_name() -> str:
+    """`run-20261201-155104`: when the run started. MLflow's own generated names come from
+    Python's `random`, which the job has seeded, so every run would get the same one."""
+    return time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())
 
 
 def _import_mlflow(uri: str) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -114,6 +115,10 @@ def _ui(args: argparse.Namespace) -> int:
         print(f"runs: {error}", file=sys.stderr)
         return 1
     print(f"MLflow UI: {server.url}  (runs in {args.tracking_uri}; Ctrl-C stops it)", flush=True)
+    # Ctrl-C, `kill` or a closed terminal: the server is stopped either way (it runs in a
+    # session of its own, so no signal reaches it but this one).
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     try:
         server.process.wait()
     except KeyboardInterrupt:
@@ -121,6 +126,10 @@ def _ui(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _code_sha256(args: argparse.Namespace) -> int:

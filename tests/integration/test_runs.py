@@ -76,7 +76,10 @@ def _servers_on(port: int) -> list[int]:
     return found
 
 
-def test_the_ui_starts_answers_on_loopback_lists_the_runs_and_stops(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_the_ui_starts_answers_on_loopback_lists_the_runs_and_stops(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
     (tmp_path / "store").mkdir()
     ids = _store_with_runs(uri, ("0.01", "0.005"))
@@ -102,7 +105,7 @@ def test_the_ui_starts_answers_on_loopback_lists_the_runs_and_stops(tmp_path: Pa
         assert set(listed) == set(ids)
         assert sorted(p[0]["value"] for p in listed.values()) == ["0.005", "0.01"]
 
-        process.send_signal(signal.SIGINT)  # Ctrl-C, as at the terminal
+        process.send_signal(stop)
         assert process.wait(timeout=60) == 0
     finally:
         if process.poll() is None:

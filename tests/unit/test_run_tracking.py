@@ -117,6 +117,9 @@ def test_two_runs_with_the_same_seed_have_equal_weight_digests(tmp_path: Path) -
         run_training("digits", tmp_path / job, "--epochs", "1", env={"MLFLOW_TRACKING_URI": uri})
     first, second = runs_in(uri, "digits")
     assert first.info.run_id != second.info.run_id
+    # Named by when they started: MLflow's generated names would repeat (the job seeds random).
+    assert first.info.run_name != second.info.run_name
+    assert first.info.run_name.startswith("run-") and second.info.run_name.startswith("run-")
     for tag in ("weights.rank0.sha256", "weights.file_sha256", "data.train.sha256", "code.sha256"):
         assert first.data.tags[tag] == second.data.tags[tag], tag
 
