@@ -153,6 +153,8 @@ def _jobs(section: Section, base: Bundle | None, head: Bundle) -> list[Job]:
         Request(case.body, section.evaluation.content_type, section.evaluation.accept)
         for case in section.cases
     )
+    if head.archive is None:
+        return []
     sides = [base, head] if base is not None and base.archive is not None else [head]
     return [Job(side.archive, side.program, requests) for side in sides if side.archive]
 

@@ -293,3 +293,14 @@ def test_the_regression_callout_and_the_size_cap_with_many_models() -> None:
 def test_without_a_model_section_the_comment_is_unchanged() -> None:
     report = Report((stack_change("iris"),))
     assert render(report) == render(report, models=None) == render(report, models=ModelReport(()))
+
+
+def test_only_bundles_built_at_synth_are_evaluated() -> None:
+    from ops.diff.models import _jobs
+
+    cases = section([["a"]])
+    built = Bundle("b" * 64, 1, "inference.py", Path("asset.b.tar.gz"))
+    registry = Bundle("a" * 64, 0, "inference.py", None)
+    assert [job.bundle for job in _jobs(cases, built, built)] == [built.archive] * 2
+    assert [job.bundle for job in _jobs(cases, registry, built)] == [built.archive]
+    assert _jobs(cases, built, registry) == []
