@@ -98,10 +98,11 @@ def add_plain_model(root: Path) -> None:
 def retrain(folder: Path, work: Path, *, seed: int) -> None:
     """train.py with another seed (SageMaker's training contract), its weights into `folder`."""
     out = work / f"train-{folder.name}"
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # no run recorded
     subprocess.run(
         [sys.executable, str(folder / "train.py"), "--seed", str(seed)],
         env={
-            **os.environ,
+            **env,
             "SM_MODEL_DIR": str(out / "model"),
             "SM_OUTPUT_DATA_DIR": str(out / "out"),
         },
