@@ -91,6 +91,7 @@ class Tracker:
     run_name: str | None = None
     run_id: str | None = None
     points: list[Point] = field(default_factory=list)
+    started_ms: int = field(default_factory=lambda: int(time.time() * 1000))
 
     @classmethod
     def from_environment(
@@ -117,6 +118,7 @@ class Tracker:
         if not self.enabled:
             yield
             return
+        self.started_ms = int(time.time() * 1000)  # the run starts with training
         original = sys.stdout
         sys.stdout = _MetricTee(original, self.points)
         try:
@@ -180,14 +182,18 @@ class Tracker:
             )
             if found:
                 return str(found[0].info.run_id), False
-        created = client.create_run(experiment_id, run_name=self.run_name or _local_run_name())
+        created = client.create_run(
+            experiment_id,
+            start_time=self.started_ms,
+            run_name=self.run_name or _local_run_name(self.started_ms),
+        )
         return str(created.info.run_id), True
 
 
-def _local_run_name() -> str:
-    """`run-20261201-155104`: when the run started. MLflow's own generated names come from
-    Python's `random`, which the job has seeded, so every run would get the same one."""
-    return time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())
+def _local_run_name(started_ms: int) -> str:
+    """`run-20261201-155104`: when training started (UTC). MLflow's own generated names come
+    from Python's `random`, which the job has seeded, so every run would get the same one."""
+    return time.strftime("run-%Y%m%d-%H%M%S", time.gmtime(started_ms / 1000))
 
 
 def _import_mlflow(uri: str) -> Any:
