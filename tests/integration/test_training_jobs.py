@@ -1,5 +1,5 @@
 """Training: the loop learns, is repeatable, follows SageMaker's contract, and the committed
-weights clear each model's quality bar on its held-out split (torchrun: tests/integration/)."""
+weights clear each model's quality bar on its held-out split (torchrun: test_training.py)."""
 
 from __future__ import annotations
 
