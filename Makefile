@@ -151,9 +151,8 @@ lint: setup ## ruff, format check, mypy and the architecture contracts (import-l
 # Java, emulator or taskcat needed (tests/integration/ is what it leaves out). Prints its time.
 check: setup ## lint + unit and synth tests (no serving stack, emulator or taskcat); prints its time
 	@start=$$(date +%s); status=0; \
-	{ $(MAKE) --no-print-directory lint && $(PY) -m pytest tests/unit tests/synth -q; } || status=$$?; \
+	{ $(MAKE) --no-print-directory lint && $(PY) -m pytest tests/unit tests/synth -q -n auto; } || status=$$?; \
 	echo "make check: $$(( $$(date +%s) - start )) s"; exit $$status
-
 
 format: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
