@@ -11,6 +11,9 @@ resource says so with `only`, which fails with the logical ids it found otherwis
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +73,27 @@ def acknowledgements(outdir: Path, pattern: str = "*.metadata.json") -> dict[tup
                 if entry["type"] == "aws:cdk:acknowledged-rules":
                     found.update({(construct, k): v for k, v in entry["data"].items()})
     return found
+
+
+CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+
+
+def cfn_lint(
+    templates: Iterable[Path | str], *, parseable: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """cfn-lint (from this environment) over template files; findings are on stdout."""
+    options = ["--format", "parseable"] if parseable else []
+    return subprocess.run(
+        [CFN_LINT, *options, *(str(t) for t in templates)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def assert_cfn_lint_clean(templates: Iterable[Path | str]) -> None:
+    """Zero cfn-lint findings (and exit 0) over the template files."""
+    result = cfn_lint(templates)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Synthesized
-from tests.templates import acknowledgements, only_properties
-
-CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+from tests.templates import acknowledgements, assert_cfn_lint_clean, cfn_lint, only_properties
 
 
 def test_cfn_lint_finds_nothing(synth: Synthesized) -> None:
     templates = sorted(str(p) for p in synth.outdir.glob("*.template.json"))
     assert len(templates) == len(synth.templates)
-    result = subprocess.run(
-        [CFN_LINT, "--format", "parseable", *templates],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == ""
+    assert_cfn_lint_clean(templates)
 
 
 def test_cfn_lint_would_catch_a_broken_template(tmp_path: Path, synth: Synthesized) -> None:
@@ -34,7 +23,7 @@ def test_cfn_lint_would_catch_a_broken_template(tmp_path: Path, synth: Synthesiz
     config["ProductionVariants"][0]["InitialInstanceCount"] = "two"
     path = tmp_path / "broken.template.json"
     path.write_text(json.dumps(template))
-    result = subprocess.run([CFN_LINT, str(path)], capture_output=True, text=True, timeout=300)
+    result = cfn_lint([path], parseable=False)
     assert result.returncode != 0
     assert "E3012 'two' is not of type 'integer'" in result.stdout
 

@@ -20,9 +20,8 @@ from stacks.constructs.pipeline_contract import TRACKING_SERVER_ARN
 from stacks.pipeline_definition import REGISTER_STEP, TRAIN_STEP, build_definition
 from stacks.pipeline_tracking import RUN_METADATA, TRACKING_ENVIRONMENT
 from tests.conftest import ROOT, Synthesized, copy_project, synthesize
-from tests.synth.test_lint import CFN_LINT
 from tests.synth.test_training_pipeline import SUBSTITUTES, _inputs, _sample, body_of, steps_by_name
-from tests.templates import acknowledgements, only, statements_by_sid
+from tests.templates import acknowledgements, assert_cfn_lint_clean, only, statements_by_sid
 
 SERVER = "AWS::SageMaker::MlflowTrackingServer"
 # Stateful (the run history): renaming it would replace the server and lose its runs.
@@ -144,14 +143,7 @@ def test_the_definition_names_the_server_the_experiment_and_the_run(
 
 def test_cfn_lint_finds_nothing(tracked: Synthesized) -> None:
     templates = sorted(str(p) for p in tracked.outdir.glob("*.template.json"))
-    result = subprocess.run(
-        [CFN_LINT, "--format", "parseable", *templates],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == ""
+    assert_cfn_lint_clean(templates)
 
 
 def test_cdk_nag_and_the_rule_pack_find_nothing_unacknowledged(tracked: Synthesized) -> None:
