@@ -129,6 +129,20 @@ def _duplicate_keys(node: yaml.Node | None, where: str = "") -> Iterable[tuple[s
             yield from _duplicate_keys(item, f"{where}[{index}]")
 
 
+# libyaml's parser where PyYAML was built with it (its wheels are), the pure-Python one otherwise.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (line numbers, duplicate keys) and its data, from one parse."""
+    loader = _LOADER(text)
+    try:
+        node = loader.get_single_node()
+        return node, None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _load(
     path: Path, model: type[M], problems: list[Problem], context: dict[str, Any] | None = None
 ) -> M | None:
@@ -138,8 +152,7 @@ def _load(
         problems.append(Problem(path, "", f"cannot be read: {error}", "save it as UTF-8 text"))
         return None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _parse(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
