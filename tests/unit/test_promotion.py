@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from configs.loader import load_project
 from ops.promote import approved_packages, pin, run
-
-REGION = "eu-west-1"
-GROUP = "staging-iris"
-
-
-@pytest.fixture
-def sagemaker(aws_credentials: None) -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("sagemaker", region_name=REGION)
-        client.create_model_package_group(ModelPackageGroupName=GROUP)
-        yield client
+from tests.unit.conftest import GROUP
 
 
 def register(client: Any, status: str, data: str) -> str:

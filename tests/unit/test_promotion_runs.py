@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import argparse
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from ops.promote import run
 from ops.runs.lookup import RUN_METADATA
 from stacks.pipeline_tracking import RUN_METADATA as WRITTEN_BY_THE_PIPELINE
+from tests.unit.conftest import GROUP, REGION
 
-REGION = "eu-west-1"
-GROUP = "staging-iris"
 SERVER = f"arn:aws:sagemaker:{REGION}:111111111111:mlflow-tracking-server/staging-iris"
-
-
-@pytest.fixture
-def sagemaker(aws_credentials: None) -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("sagemaker", region_name=REGION)
-        client.create_model_package_group(ModelPackageGroupName=GROUP)
-        yield client
 
 
 def register(client: Any, metadata: dict[str, str]) -> str:
