@@ -176,7 +176,8 @@ lock: ## re-resolve constraints.txt from pyproject.toml in a throw-away environm
 # environments, so the diff shows what the working tree changes. DIFF_OUTPUT=<file> writes the
 # Markdown to a file; DIFF_ARGS passes options (e.g. --fail-on-destructive) to `python -m ops diff`.
 # Each model whose bundle changed is evaluated (.venv-serve) on its evaluation set; a model below
-# its quality bar or behind the base fails the target (`python -m ops diff` exits 4).
+# its quality bar or behind the base fails the target (`python -m ops diff` exits 4). The run
+# behind each side's weights is looked up in TRACKING_URI (the store `make train` records into).
 BASE ?= origin/main
 DIFF_DIR := .cache/diff
 DIFF_OUTPUT ?=
@@ -195,6 +196,7 @@ diff: setup serve-setup ## Markdown of what the working tree changes against BAS
 	npx cdk synth --quiet --output $(DIFF_DIR)/head.out
 	$(PY) -m ops diff --base $(DIFF_DIR)/base.out --head $(DIFF_DIR)/head.out \
 		--project . --base-project $(DIFF_DIR)/base-src --fail-on-regression \
+		$(if $(TRACKING_URI),--tracking-uri '$(TRACKING_URI)') \
 		--base-label '$(BASE)' --head-label "$$(git rev-parse --short HEAD)+working tree" \
 		$(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT)) $(DIFF_ARGS)
 

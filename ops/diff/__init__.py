@@ -7,6 +7,7 @@ One module per concern, in the order data flows:
 - `changes`: compares two assemblies and classifies each stack's change (destructive, IAM).
 - `models`: the model section: each changed model's bundles evaluated (`ops.evaluation`),
   hyperparameters and bundle sizes.
+- `training_runs`: the MLflow run behind each changed model's base and head weights.
 - `model_markdown`: the model section and the regression call-out as Markdown.
 - `markdown`: renders the comment within GitHub's size limit.
 - `command`: `python -m ops diff` (arguments and exit codes).

@@ -7,7 +7,9 @@ per model what a reviewer needs: new bundle sha256, rollout plan, instances and 
 alarms, IAM, and anything destructive, within GitHub's comment size limit. With `--project`
 (the head's source tree), each model whose bundle changed is also evaluated: both bundles
 answer the model's evaluation set, and the comment says how the answers and the quality metric
-change (`ops/diff/models.py`).
+change (`ops/diff/models.py`), and which MLflow run trained each side's weights
+(`ops/diff/training_runs.py`: found by the weights' sha256 in `--tracking-uri`, else in the
+project's local store; a missing or unreachable store is a note, never a failure).
 
 Exit codes: 0 rendered; 1 an assembly could not be read or diffed, or a model's evaluation
 section does not fit its model (the message names the file and field); 3 destructive changes
@@ -27,6 +29,7 @@ from ops.diff.changes import compare
 from ops.diff.engine import DiffError
 from ops.diff.markdown import DEFAULT_LIMIT, render
 from ops.diff.models import ModelReport, model_changes
+from ops.diff.training_runs import link_runs
 from ops.evaluation.compare import EvaluationError
 from ops.serving import ServeError
 
@@ -62,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the base's source tree, for the training hyperparameters that changed",
     )
     parser.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking store holding the training runs behind base and head weights "
+        "(default: the project's .cache/mlflow/mlflow.db if present; nothing over the network)",
+    )
+    parser.add_argument(
         "--outcome",
         type=Path,
         help="write `destructive=true|false` and `regression=true|false` lines here (for "
@@ -84,7 +92,7 @@ def _models(args: argparse.Namespace) -> ModelReport | None:
     )
     evaluated = sum(1 for model in report.models if model.comparison is not None)
     print(f"diff: {evaluated} model(s) evaluated in {report.seconds:.1f} s", file=sys.stderr)
-    return report
+    return link_runs(report, tracking_uri=args.tracking_uri, project=args.project)
 
 
 def _status(args: argparse.Namespace, *, destructive: bool, regression: bool) -> int:

@@ -1,9 +1,10 @@
 """The comment's "Model changes" section: per changed model, how its answers change.
 
 One table per model (the metric on the evaluation set against its bar, how many answers
-changed, latency per request, bundle size, changed hyperparameters; base and head side by
-side), notes, then the changed answers and the largest numeric moves, collapsed. A model with
-no base shows the head's figures only. `compact` leaves the collapsed rows out, for comments
+changed, latency per request, bundle size, changed hyperparameters, and the MLflow run behind
+each side's weights with its parameters and held-out metric; base and head side by side),
+notes, then the changed answers and the largest numeric moves, collapsed. A model with no base
+shows the head's figures only. `compact` leaves the collapsed rows out, for comments
 that would not fit otherwise.
 """
 
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 from ops.diff.models import ModelChange, ModelReport
 from ops.evaluation.compare import Changed, Comparison, Delta
+from ops.runs.weights import TrainedBy
 
 HEADING = "### Model changes"
 REGRESSION_LABEL = "allow-regression"
+RUN_METRIC = "test_accuracy"  # the held-out metric every job records, when no quality.metric
 
 
 def _text(value: str) -> str:
@@ -63,6 +66,50 @@ def _rows(change: ModelChange) -> list[str]:
     rows.append(f"| bundle | {before} | {after}{'' if change.bundle_changed else ' (same)'} |")
     for name, old, new in change.hyperparameters:
         rows.append(f"| hyperparameter `{name}` | {_text(old or '-')} | {_text(new or '-')} |")
+    return rows + _run_rows(change)
+
+
+def _run_cell(side: TrainedBy | str | None) -> str:
+    """The run behind one side's weights: its name (linked to its page when the store is a
+    web server), id and experiment; or why there is none."""
+    if side is None:
+        return "-"
+    if isinstance(side, str):
+        return _text(side)
+    name = f"`{_text(side.run_name)}`"
+    shown = f"[{name}]({side.url})" if side.url else name
+    extra = [] if side.status == "FINISHED" else [side.status.lower()]
+    extra += [f"{side.others} more run(s) with these weights"] if side.others else []
+    where = f"{shown}: run `{side.run_id}` in experiment `{_text(side.experiment)}`"
+    return where + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _params(side: TrainedBy | str | None, other: TrainedBy | str | None) -> str:
+    if not isinstance(side, TrainedBy) or not side.params:
+        return "-"
+    theirs = other.params if isinstance(other, TrainedBy) else {}
+    shown = []
+    for name, value in sorted(side.params.items()):
+        pair = f"{name}={_text(value)}"
+        shown.append(f"**{pair}**" if theirs and theirs.get(name) != value else pair)
+    return " ".join(shown)
+
+
+def _run_rows(change: ModelChange) -> list[str]:
+    """The MLflow run rows ([] when runs were not looked up)."""
+    base, head = change.base_run, change.head_run
+    if base is None and head is None:
+        return []
+    rows = [f"| training run (MLflow) | {_run_cell(base)} | {_run_cell(head)} |"]
+    if not (isinstance(base, TrainedBy) or isinstance(head, TrainedBy)):
+        return rows
+    metric = change.metric or RUN_METRIC
+
+    def value(side: TrainedBy | str | None) -> str:
+        return _metric(side.metrics.get(metric)) if isinstance(side, TrainedBy) else "-"
+
+    rows.append(f"| run's held-out `{metric}` | {value(base)} | {value(head)} |")
+    rows.append(f"| run parameters | {_params(base, head)} | {_params(head, base)} |")
     return rows
 
 
@@ -128,6 +175,8 @@ def model_section(report: ModelReport | None, *, compact: bool = False) -> list[
     if report is None or not report.models:
         return []
     lines = [HEADING, ""]
+    if report.runs_note:
+        lines += [_text(report.runs_note), ""]
     for change in report.models:
         lines += model_block(change, compact=compact)
     return lines

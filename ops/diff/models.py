@@ -27,6 +27,7 @@ from ops.evaluation.compare import (
     gate_failures,
 )
 from ops.evaluation.evaluate import Job, Request, side_by_side
+from ops.runs.weights import TrainedBy
 from ops.serve import entry_point
 from ops.serving import SERVE_VENV
 from stacks.templates import read_assembly
@@ -53,6 +54,9 @@ class ModelChange:
         comparison: the evaluation, None when the model has no evaluation set or was not
             evaluated (`note` says why).
         failures: why the regression gate holds this model back ([] when it does not).
+        metric: the held-out quality metric the model's config names ("" without one).
+        base_run, head_run: the MLflow run behind that side's weights, or why none is named
+            (text); None when runs were not looked up (`ops.diff.training_runs`).
     """
 
     model: str
@@ -63,6 +67,9 @@ class ModelChange:
     failures: tuple[str, ...] = ()
     note: str = ""
     threshold: str = ""  # the bar in words, for example "≥ 0.97"
+    metric: str = ""
+    base_run: TrainedBy | str | None = None
+    head_run: TrainedBy | str | None = None
 
     @property
     def bundle_changed(self) -> bool:
@@ -73,6 +80,7 @@ class ModelChange:
 class ModelReport:
     models: tuple[ModelChange, ...]
     seconds: float = 0.0  # spent evaluating
+    runs_note: str = ""  # where the training runs were looked up, or why they were not
 
     @property
     def regressions(self) -> tuple[str, ...]:
@@ -141,6 +149,11 @@ def _section(source: ModelSource, root: Path) -> Section | None:
     return Section(shown, evaluation, cases.cases, source.file.quality)
 
 
+def _metric(source: ModelSource | None) -> str:
+    quality = source.file.quality if source else None
+    return quality.metric if quality is not None else ""
+
+
 def _threshold(source: ModelSource | None) -> str:
     quality = source.file.quality if source else None
     if quality is None:
@@ -182,10 +195,12 @@ def model_changes(
         old = before.get(name)
         hps = changed_hyperparameters(base_hps.get(name, {}), head_hps.get(name, {}))
         hps = hps if base_project is not None else ()
-        change = ModelChange(name, old, bundle, hps, threshold=_threshold(sources.get(name)))
+        source = sources.get(name)
+        change = ModelChange(
+            name, old, bundle, hps, threshold=_threshold(source), metric=_metric(source)
+        )
         if not change.bundle_changed and not hps:
             continue
-        source = sources.get(name)
         section = _section(source, project) if source and change.bundle_changed else None
         jobs = _jobs(section, old, bundle) if section else []
         if source and source.file.evaluation is None:

@@ -61,7 +61,7 @@ def run_behind(metadata: Mapping[str, str], *, tracking_uri: str | None, region:
 def _run_lines(uri: str, run_id: str) -> list[str]:
     from mlflow import MlflowClient
 
-    with _http_defaults():
+    with http_defaults():
         run: Any = MlflowClient(tracking_uri=uri).get_run(run_id)
     params = " ".join(f"{k}={v}" for k, v in sorted(run.data.params.items()))
     metrics = " ".join(f"{k}={v:.6g}" for k, v in sorted(run.data.metrics.items()))
@@ -76,8 +76,9 @@ def _run_lines(uri: str, run_id: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _http_defaults() -> Iterator[None]:
-    added = {k: v for k, v in _HTTP.items() if k not in os.environ}
+def http_defaults(settings: Mapping[str, str] = _HTTP) -> Iterator[None]:
+    """MLflow's HTTP retry and timeout settings for the block, where the caller set none."""
+    added = {k: v for k, v in settings.items() if k not in os.environ}
     os.environ.update(added)
     try:
         yield
