@@ -43,6 +43,9 @@ class Deployment:
     environment: Environment
     source: ModelSource
     spec: ModelSpec
+    # The accounts of the other environments, where this one's registered versions may be
+    # promoted to: its model package group and artifacts are readable from them.
+    other_accounts: tuple[str, ...] = ()
 
     @property
     def model_name(self) -> str:
@@ -92,12 +95,14 @@ class Project:
 
     def deployments(self) -> list[Deployment]:
         """Every environment x model, environments in file order, models by name."""
+        accounts = {env.account for env in self.environments.values()}
         return [
             Deployment(
                 env_name,
                 env,
                 source,
                 self.resolved.get((env_name, source.name)) or resolve(env, env_name, source),
+                tuple(sorted(accounts - {env.account})),
             )
             for env_name, env in self.environments.items()
             for source in self.models.values()

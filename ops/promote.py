@@ -12,6 +12,11 @@ that makes every environment serve the newest one:
 two lines; comments and everything else are kept), ready for a pull request. The region comes
 from configs/<environment>.yaml; credentials from the usual AWS chain.
 
+Every environment serves the pinned version, so one in another account than `--environment`'s
+must be let in by the model package group's resource policy (which the owning stack creates,
+`stacks.constructs.model_registry`): the command reads the policy and refuses, naming each such
+environment and account, before anything is written (`ops.registry_access`).
+
 It also shows the training run behind the version it pins, when the pipeline recorded one
 (`tracking.mlflow.enabled`): the MLflow run's id, the tracking server and how to open it, and
 the run's params and metrics read from the server (or from `--tracking-uri`).
@@ -29,6 +34,7 @@ from typing import Any
 import boto3
 
 from configs.loader import MODEL_CONFIG, load_project
+from ops.registry_access import group_policy, refusals
 from ops.runs.lookup import run_behind
 
 APPROVED = "Approved"
@@ -149,6 +155,30 @@ def run(args: argparse.Namespace, sagemaker: Any = None) -> int:
     except LookupError as error:
         print(f"{group}: {error}", file=sys.stderr)
         return 1
+    consumers = {
+        name: env.account
+        for name, env in project.environments.items()
+        if env.account != environment.account
+    }
+    if consumers:
+        refused = refusals(
+            policy=group_policy(client, group),
+            package_arn=chosen.arn,
+            group=group,
+            consumers=consumers,
+        )
+        for line in refused:
+            print(f"promote: {line}", file=sys.stderr)
+        if refused:
+            print(
+                f"promote: deploy {environment.prefix}-{source.name} (account "
+                f"{environment.account}): its stack gives every other environment's account "
+                "read access to the group and to the model artifacts, then promote again",
+                file=sys.stderr,
+            )
+            return 1
+        listed = ", ".join(f"{n} (account {a})" for n, a in sorted(consumers.items()))
+        print(f"\nother accounts let in by {group}'s resource policy: {listed}")
     print(f"\nrun behind version {chosen.version}:")
     for line in run_behind(
         chosen.metadata,

@@ -215,6 +215,7 @@ class ModelStack(Stack):
                 topic=paging.topic,
                 key=encryption.key,
                 tracking=env.tracking.mlflow,
+                consumer_accounts=deployment.other_accounts,
             )
 
         CfnOutput(self, "EndpointName", value=deployment.endpoint_name)

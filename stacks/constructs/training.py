@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import CfnOutput
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -15,6 +17,7 @@ from configs.tracking import Mlflow
 from configs.training import Training
 from stacks.constructs.bundle_asset import BundleAsset
 from stacks.constructs.model_registry import ModelRegistry
+from stacks.constructs.pipeline_contract import OUTPUT_PREFIX
 from stacks.constructs.tracking_server import TrackingServer
 from stacks.constructs.training_events import TrainingEvents
 from stacks.constructs.training_pipeline import InputLocation, TrainingPipeline
@@ -54,6 +57,8 @@ class ModelTraining:
         topic: the paging topic failures are sent to; `key` encrypts it.
         tracking: the environment's MLflow tracking; enabled, a tracking server
             `<environment>-<model>` records every execution's run.
+        consumer_accounts: the other environments' accounts: they may read the group, deploy
+            its versions and read the model artifacts those name.
     """
 
     def __init__(
@@ -69,6 +74,7 @@ class ModelTraining:
         topic: sns.ITopic,
         key: kms.IKey,
         tracking: Mlflow | None = None,
+        consumer_accounts: Sequence[str] = (),
     ) -> None:
         self.tracking = (
             TrackingServer(
@@ -82,7 +88,20 @@ class ModelTraining:
             "ModelRegistry",
             group_name=endpoint_name,
             description=f"Versions of {model_name} trained in {environment_name}, for approval",
+            consumer_accounts=consumer_accounts,
         )
+        if consumer_accounts:
+            # What a registered version names as its ModelDataUrl: the job's model.tar.gz under
+            # training/output/. SSE-S3 (the bucket's encryption) needs no key grant; a test
+            # holds the bucket to it.
+            artifacts.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="OtherAccountsReadRegisteredModels",
+                    principals=[iam.AccountPrincipal(a) for a in consumer_accounts],
+                    actions=["s3:GetObject"],
+                    resources=[artifacts.arn_for_objects(f"{OUTPUT_PREFIX}/*")],
+                )
+            )
         self.pipeline = TrainingPipeline(
             scope,
             "Training",

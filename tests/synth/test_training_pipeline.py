@@ -28,7 +28,7 @@ from stacks.pipeline_definition import (
     metric_regex,
 )
 from tests.conftest import ROOT, Synthesized, write_yaml
-from tests.templates import only, statements_by_sid
+from tests.templates import only, resources, statements_by_sid
 
 PIPELINE = "AWS::SageMaker::Pipeline"
 # Stateful: renaming it would replace the group and lose its versions and approvals.
@@ -90,6 +90,60 @@ def test_the_model_package_group_is_retained_and_pinned(synth: Synthesized) -> N
     assert register["ModelApprovalStatus"] == "PendingManualApproval"
     assert register["ModelPackageGroupName"] == "${ModelPackageGroup}"
     assert body_of(template)[1]["ModelPackageGroup"] == "staging-iris"
+
+
+def _resolved(value: Any) -> Any:
+    """A template value with `Fn::Join` and `AWS::Partition` resolved, as IAM reads it."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(_resolved(part)) for part in parts)
+    if value == {"Ref": "AWS::Partition"}:
+        return "aws"
+    if isinstance(value, dict):
+        return {k: _resolved(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("stack", "owner", "other"),
+    [
+        ("Staging-iris", "111111111111", "222222222222"),
+        ("Prod-iris", "222222222222", "111111111111"),
+    ],
+)
+def test_the_other_account_may_deploy_registered_versions(
+    synth: Synthesized, stack: str, owner: str, other: str
+) -> None:
+    """SageMaker's cross-account deployment: the group's resource policy lets the other
+    environment's account read the group and deploy its versions (not approve them), and the
+    artifact bucket lets it read the model artifacts a version names. The bucket is SSE-S3, so
+    there is no key to grant; a KMS-encrypted bucket would need one."""
+    from ops.registry_access import allowed_accounts
+
+    template = synth.templates[stack]
+    group = template["Resources"][REGISTRY_LOGICAL_ID]["Properties"]
+    policy = _resolved(group["ModelPackageGroupPolicy"])
+    prefix = f"arn:aws:sagemaker:eu-west-1:{owner}"
+    version = f"{prefix}:model-package/{group['ModelPackageGroupName']}/3"
+    assert allowed_accounts(json.dumps(policy), package_arn=version) == {other}
+    actions = {a for statement in policy["Statement"] for a in statement["Action"]}
+    assert "sagemaker:UpdateModelPackage" not in actions  # approving stays with the owner
+
+    found = [
+        _resolved(statement)
+        for resource in resources(template, "AWS::S3::BucketPolicy").values()
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == "OtherAccountsReadRegisteredModels"
+    ]
+    assert len(found) == 1
+    assert found[0]["Principal"] == {"AWS": f"arn:aws:iam::{other}:root"}
+    assert found[0]["Action"] == "s3:GetObject"
+    assert str(found[0]["Resource"]).endswith("/training/output/*")
+    for bucket in resources(template, "AWS::S3::Bucket").values():
+        encryption = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert encryption[0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
 
 def test_spot_checkpoints_limits_and_distribution_follow_the_config(synth: Synthesized) -> None:

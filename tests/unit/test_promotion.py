@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 
 from configs.loader import load_project
 from ops.promote import approved_packages, pin, run
-from tests.unit.conftest import GROUP
+from ops.registry_access import allowed_accounts
+from tests.unit.conftest import GROUP, PROD_ACCOUNT, STAGING_ACCOUNT, group_policy
 
 
 def register(client: Any, status: str, data: str) -> str:
@@ -99,3 +101,69 @@ def test_an_empty_group_says_what_to_do(
 ) -> None:
     assert run(_args(project_copy), sagemaker=sagemaker) == 1
     assert "approve one in the model registry first" in capsys.readouterr().err
+
+
+def test_promotion_reaches_the_other_account_through_the_group_policy(
+    sagemaker: Any, project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Staging (111111111111) owns the group; Prod (222222222222) is let in by its policy."""
+    arn = register(sagemaker, "Approved", "one")
+    assert arn.startswith(f"arn:aws:sagemaker:eu-west-1:{STAGING_ACCOUNT}:model-package/")
+    assert run(_args(project_copy, write=True), sagemaker=sagemaker) == 0
+    out = capsys.readouterr().out
+    assert f"let in by staging-iris's resource policy: prod (account {PROD_ACCOUNT})" in out
+    assert f"model_package_arn: {arn}" in (project_copy / "models/iris/config.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "policy", [None, group_policy("333333333333")], ids=["no policy", "another account"]
+)
+def test_a_promotion_the_other_account_cannot_deploy_is_refused(
+    sagemaker: Any,
+    project_copy: Path,
+    capsys: pytest.CaptureFixture[str],
+    policy: str | None,
+) -> None:
+    if policy is None:
+        sagemaker.delete_model_package_group_policy(ModelPackageGroupName=GROUP)
+    else:
+        sagemaker.put_model_package_group_policy(ModelPackageGroupName=GROUP, ResourcePolicy=policy)
+    register(sagemaker, "Approved", "one")
+    config = project_copy / "models/iris/config.yaml"
+    before = config.read_text()
+
+    assert run(_args(project_copy, write=True), sagemaker=sagemaker) == 1
+
+    error = capsys.readouterr().err
+    assert (
+        f"promote: environment 'prod' (account {PROD_ACCOUNT}) has no access to staging-iris/1: "
+        f"the model package group staging-iris's resource policy does not let account "
+        f"{PROD_ACCOUNT} sagemaker:DescribeModelPackage and sagemaker:CreateModel it"
+    ) in error
+    assert f"promote: deploy Staging-iris (account {STAGING_ACCOUNT}): its stack gives" in error
+    assert "Traceback" not in error
+    assert config.read_text() == before  # nothing written
+
+
+def test_the_policy_check_reads_principals_actions_and_resources() -> None:
+    arn = f"arn:aws:sagemaker:eu-west-1:{STAGING_ACCOUNT}:model-package/{GROUP}/4"
+    assert allowed_accounts(group_policy(PROD_ACCOUNT, "333333333333"), package_arn=arn) == {
+        PROD_ACCOUNT,
+        "333333333333",
+    }
+    other_group = arn.replace(GROUP, "staging-digits")
+    assert allowed_accounts(group_policy(PROD_ACCOUNT), package_arn=other_group) == set()
+    describe_only = {
+        "Statement": {
+            "Effect": "Allow",
+            "Principal": {"AWS": PROD_ACCOUNT},
+            "Action": "sagemaker:Describe*",
+            "Resource": "*",
+        }
+    }
+    assert allowed_accounts(json.dumps(describe_only), package_arn=arn) == set()
+    everything = {**describe_only["Statement"], "Action": "sagemaker:*"}
+    assert allowed_accounts(json.dumps({"Statement": [everything]}), package_arn=arn) == {
+        PROD_ACCOUNT
+    }
+    assert allowed_accounts("not json", package_arn=arn) == set()

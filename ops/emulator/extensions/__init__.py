@@ -25,10 +25,20 @@ def _patches() -> list[Patch]:
             f"the emulator's extensions are written against moto {MOTO_VERSION}, found {found}; "
             "re-check ops/emulator/extensions against the new version and update the pin"
         )
-    from ops.emulator.extensions import change_sets, cloudformation, cloudtrail, runtime
+    from ops.emulator.extensions import (
+        change_sets,
+        cloudformation,
+        cloudtrail,
+        registry_policy,
+        runtime,
+    )
 
     return (
-        cloudformation.patches() + change_sets.patches() + runtime.patches() + cloudtrail.patches()
+        cloudformation.patches()
+        + change_sets.patches()
+        + runtime.patches()
+        + cloudtrail.patches()
+        + registry_policy.patches()
     )
 
 

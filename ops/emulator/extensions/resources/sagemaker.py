@@ -18,6 +18,7 @@ from moto.sagemaker.exceptions import ValidationError
 from ops.emulator import guardrails
 from ops.emulator.clock import emulator_clock
 from ops.emulator.extensions import operations, runtime
+from ops.emulator.extensions.registry_policy import POLICY_ATTRIBUTE
 from ops.emulator.extensions.resources.base import ProjectResource, Props
 
 
@@ -40,20 +41,35 @@ class CfnModelPackageGroup(ProjectResource):
             model_package_group_description=props.get("ModelPackageGroupDescription", ""),
             tags=props.get("Tags", []),
         )
+        group = sm.sagemaker_backends[account_id][region_name].model_package_groups[name]
+        _set_policy(group, props)
         return cls(name, arn)
 
     def update(self, *, name: str, props: Props, account_id: str, region_name: str) -> Self:
-        """The description changes in place; a new name replaces the group."""
+        """The description and the resource policy change in place; a new name replaces the
+        group."""
         if name != self.name:
             return super().update(
                 name=name, props=props, account_id=account_id, region_name=region_name
             )
         group = sm.sagemaker_backends[account_id][region_name].model_package_groups[self.name]
         group.model_package_group_description = props.get("ModelPackageGroupDescription", "")
+        _set_policy(group, props)
         return self
 
     def delete(self, account_id: str, region_name: str) -> None:
         sm.sagemaker_backends[account_id][region_name].model_package_groups.pop(self.name, None)
+
+
+def _set_policy(group: Any, props: Props) -> None:
+    """`ModelPackageGroupPolicy` (a JSON object in the template) as GetModelPackageGroupPolicy
+    serves it (`extensions.registry_policy`); none removes it."""
+    policy = props.get("ModelPackageGroupPolicy")
+    if policy is None:
+        if hasattr(group, POLICY_ATTRIBUTE):
+            delattr(group, POLICY_ATTRIBUTE)
+        return
+    setattr(group, POLICY_ATTRIBUTE, policy if isinstance(policy, str) else json.dumps(policy))
 
 
 @dataclass(eq=False)
