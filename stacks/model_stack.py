@@ -26,6 +26,7 @@ from stacks.constructs.endpoint import ModelEndpoint
 from stacks.constructs.endpoint_logs import EndpointLogGroup
 from stacks.constructs.execution_role import ExecutionRole
 from stacks.constructs.paging import PagingTopic
+from stacks.constructs.pipeline_contract import OUTPUT_PREFIX
 from stacks.constructs.rollout_policy import deployment_config
 from stacks.constructs.serving_model import ServingModel
 from stacks.constructs.training import ModelTraining, TrainingBuild
@@ -92,6 +93,9 @@ class ModelStack(Stack):
             artifacts=storage.bucket,
             image_uri=image_uri,
             log_group=log_group,
+        )
+        role.grant_read_promoted_model(
+            package_arn=spec.artifact.model_package_arn, account=env.account, prefix=OUTPUT_PREFIX
         )
         served_url = served_model_data(self, artifact=spec.artifact, asset=asset, role=role.role)
         model = ServingModel(
