@@ -3,10 +3,11 @@
 The base is the project plus `plain`, a copy of iris whose handlers keep only `model_fn`, so the
 inference toolkit's default input, predict and output functions answer (a bare JSON list of
 class scores, no `predictions` key). Three PR-like heads change it: every model retrained with
-another seed; a handler change in iris (petal width read in other units) and in digits (pixels
-capped at 10) that flips some answers; untrained weights in iris and digits (the gate fails,
-the label lets it pass). Evaluation sections that do not fit the head's model fail the diff
-with one line naming the file and field.
+another seed (its runs recorded in a temporary MLflow store, which the diff links); a handler
+change in iris (petal width read in other units) and in digits (pixels capped at 10) that flips
+some answers; untrained weights in iris and digits (the gate fails, the label lets it pass).
+Evaluation sections that do not fit the head's model fail the diff with one line naming the file
+and field.
 """
 
 from __future__ import annotations
@@ -95,16 +96,18 @@ def add_plain_model(root: Path) -> None:
     edit_config(plain, change)
 
 
-def retrain(folder: Path, work: Path, *, seed: int) -> None:
-    """train.py with another seed (SageMaker's training contract), its weights into `folder`."""
+def retrain(folder: Path, work: Path, *, seed: int, tracking_uri: str) -> None:
+    """train.py with another seed (SageMaker's training contract), its weights into `folder`,
+    the run recorded in MLflow at `tracking_uri` (as `make train` records it)."""
     out = work / f"train-{folder.name}"
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}  # no run recorded
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MODELKIT_"))}
     subprocess.run(
         [sys.executable, str(folder / "train.py"), "--seed", str(seed)],
         env={
             **env,
             "SM_MODEL_DIR": str(out / "model"),
             "SM_OUTPUT_DATA_DIR": str(out / "out"),
+            "MLFLOW_TRACKING_URI": tracking_uri,
         },
         check=True,
         capture_output=True,
@@ -142,8 +145,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name in ("retrained", "handlers", "worse"):
         roots[name] = work / name
         shutil.copytree(roots["base"], roots[name])
+    (work / "mlflow").mkdir()
+    found = {"mlflow": work / "mlflow" / "mlflow.db"}
     for model in ("iris", "digits"):
-        retrain(roots["retrained"] / "models" / model, work, seed=11)
+        retrain(
+            roots["retrained"] / "models" / model,
+            work,
+            seed=11,
+            tracking_uri=f"sqlite:///{found['mlflow']}",
+        )
     shutil.copy(
         roots["retrained"] / "models" / "iris" / "model.pt", roots["retrained"] / "models" / "plain"
     )
@@ -161,7 +171,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     untrain(roots["worse"] / "models" / "iris", "hidden")
     untrain(roots["worse"] / "models" / "digits", "channels")
-    found = dict(roots)
+    found.update(roots)
     for name, root in roots.items():
         found[f"{name}.out"] = synthesize(root, work / f"{name}.out", cache).outdir
     return found
@@ -198,7 +208,9 @@ def metric(markdown: str, model: str) -> tuple[float, float]:
 def retrained(
     project: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[int, str]:
-    return diff(project, "retrained", tmp_path_factory.mktemp("retrained"), "--fail-on-regression")
+    store = f"sqlite:///{project['mlflow']}"
+    work = tmp_path_factory.mktemp("retrained")
+    return diff(project, "retrained", work, "--fail-on-regression", "--tracking-uri", store)
 
 
 def test_retrained_weights_show_the_metric_and_the_changed_answers(retrained) -> None:
@@ -217,6 +229,20 @@ def test_retrained_weights_show_the_metric_and_the_changed_answers(retrained) ->
     assert code == (EXIT_REGRESSION if regressed else 0)
 
 
+def test_the_run_behind_the_retrained_weights_is_named(retrained) -> None:
+    """The retraining recorded its runs; the committed base weights have none in that store."""
+    markdown = retrained[1]
+    assert "Training runs found by weights sha256 in sqlite:///" in markdown
+    for model, trained_by in (("iris", "iris"), ("digits", "digits"), ("plain", "iris")):
+        text = block(markdown, model)
+        row = next(line for line in text.splitlines() if line.startswith("| training run "))
+        base, head = (cell.strip() for cell in row.split("|")[2:4])
+        assert base == "no tracked run", model
+        assert head.startswith("`run-") and f" in experiment `{trained_by}`" in head, model
+        assert "seed=11" in text, model  # the run's parameters
+    assert "| run's held-out `test_accuracy` | - | 0." in block(markdown, "digits")
+
+
 def test_the_toolkits_default_output_is_diffed_by_path(retrained) -> None:
     """`plain` answers a bare list of scores: labels by argmax at `[*]`, numbers by index."""
     text = block(retrained[1], "plain")
@@ -229,6 +255,7 @@ def test_a_handler_change_that_flips_some_answers(project, tmp_path) -> None:
     code, markdown = diff(project, "handlers", tmp_path)
     assert code == 0
     assert "#### `plain`" not in markdown  # its bundle did not change: not evaluated
+    assert "Training runs not linked: no MLflow store here" in markdown  # no store: a note
     for model in ("iris", "digits"):
         text = block(markdown, model)
         changed = int(text.split("| answers changed | | ")[1].split(" of ")[0])
