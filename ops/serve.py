@@ -83,6 +83,15 @@ def entry_point(stack: StackTemplate) -> str:
     return DEFAULT_PROGRAM
 
 
+def network_isolation(stack: StackTemplate) -> bool:
+    """Whether the stack's Model runs without network (`EnableNetworkIsolation`), so that local
+    serving installs code/requirements.txt the way that container would (`ops.serving`)."""
+    return any(
+        properties(resource).get("EnableNetworkIsolation") is True
+        for resource in stack.resources(MODEL).values()
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model name (a folder under models/)")
     parser.add_argument(
@@ -117,7 +126,12 @@ def run(args: argparse.Namespace) -> int:
         archive = _archive(stack, bundle, args.outdir)
         program = entry_point(stack)
         server = serving.start(
-            archive, port=args.port, entry_point=program, workers=args.workers, capture_log=False
+            archive,
+            port=args.port,
+            entry_point=program,
+            workers=args.workers,
+            capture_log=False,
+            network_isolation=network_isolation(stack),
         )
     except serving.ServeError as error:
         print(f"serve: {error}", file=sys.stderr)
