@@ -15,6 +15,10 @@ import signal
 import sys
 from pathlib import Path
 
+from configs.errors import ConfigError
+from configs.evaluation import JSON_TYPE
+from configs.loader import load_project
+from configs.smoke import DEFAULT_REQUEST
 from ops import serving
 from stacks.metadata import BundleRecord
 from stacks.templates import StackTemplate, properties, read_assembly
@@ -108,14 +112,29 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _smoke_request(model: str) -> tuple[Path, str, str]:
+    """The model's smoke request (file, content type, accept), as `ops verify --smoke` sends it;
+    `example.json` as JSON if the project's configs cannot be read."""
+    try:
+        source = load_project(ROOT).models.get(model)
+    except (ConfigError, OSError):
+        source = None
+    if source is None:
+        return ROOT / "models" / model / DEFAULT_REQUEST, JSON_TYPE, JSON_TYPE
+    smoke = source.file.smoke
+    return source.folder / smoke.request, smoke.content_type, smoke.accept
+
+
 def _announce(server: serving.Server, *, archive: Path, model: str, program: str) -> None:
-    example = ROOT / "models" / model / "example.json"
+    request, content_type, accept = _smoke_request(model)
+    shown = request.relative_to(ROOT) if request.is_relative_to(ROOT) else request
     print(
         f"\nserving {archive.name} ({model}, SAGEMAKER_PROGRAM={program}) at {server.url}\n"
         f"  curl {server.url}/ping\n"
-        f"  curl -H 'Content-Type: application/json' --data @{example.relative_to(ROOT)} "
+        f"  curl -H 'Content-Type: {content_type}' -H 'Accept: {accept}' --data-binary @{shown} "
         f"{server.url}/invocations\n"
-        "Ctrl-C stops it.",
+        "The smoke request; `ops verify --smoke` checks its answer against the model's smoke "
+        "section.\nCtrl-C stops it.",
         flush=True,
     )
 
