@@ -168,12 +168,12 @@ def unvendored_problems(project: Project, deployments: Sequence[Deployment]) -> 
     problems = []
     for name, environments in isolated.items():
         source = sources[name]
-        entries = {e.arcname: e.source for e in collect(bundle_spec(project, source))}
-        missing = unvendored(code_files(entries))
+        files = code_files({e.arcname: e.source for e in collect(bundle_spec(project, source))})
+        missing = unvendored(files)
         if not missing:
             continue
         shown = ", ".join(
-            f"{item.text!r} ({_relative(code_files(entries)[item.file], project.root)}:{item.line})"
+            f"{item.text!r} ({_relative(files[item.file], project.root)}:{item.line})"
             for item in missing
         )
         problems.append(
