@@ -24,7 +24,9 @@ from configs.sections import ModelSections
 
 # Sections that define the bundle are the same in every environment: what gets deployed to
 # production is what was tried in staging.
-BUNDLE_FIELDS = frozenset({"name", "description", "framework", "artifact", "quality", "evaluation"})
+BUNDLE_FIELDS = frozenset(
+    {"name", "description", "framework", "artifact", "quality", "evaluation", "smoke"}
+)
 
 Overrides: type[Strict] = create_model(  # type: ignore[call-overload]
     "Overrides",

@@ -81,6 +81,23 @@ def evaluation_computes_quality_metric(spec: ModelSections) -> list[Finding]:
     return []
 
 
+def smoke_labels_have_a_path(spec: ModelSections) -> list[Finding]:
+    # Expected labels are read at a label path: the smoke section's own, else the evaluation's.
+    expect = spec.smoke.expect
+    evaluation_path = spec.evaluation.label_path if spec.evaluation else None
+    if expect.labels is None or expect.label_path or evaluation_path:
+        return []
+    return [
+        Finding(
+            ("smoke", "expect", "label_path"),
+            "smoke.expect.labels are read at a label path; set label_path (for example "
+            "'predictions[*].label', or '[*]' with label_from: argmax for a plain list of "
+            "class scores) or evaluation.label_path",
+            None,
+        )
+    ]
+
+
 def variant_names_are_roles(spec: ModelSections) -> list[Finding]:
     return [
         Finding(
@@ -355,6 +372,7 @@ RULES: tuple[Rule, ...] = (
     training_has_quality_bar,
     training_has_inputs,
     evaluation_computes_quality_metric,
+    smoke_labels_have_a_path,
     variant_names_are_roles,
     shadow_is_not_production,
     some_variant_takes_traffic,

@@ -27,6 +27,7 @@ from configs.serving import (
     Variant,
     VariantSource,
 )
+from configs.smoke import Smoke
 from configs.training import Quality, Training
 
 V = TypeVar("V", bound=VariantSource)
@@ -71,6 +72,12 @@ class ModelSections(Strict):
         None,
         description="Requests the PR diff sends to the base and the head bundle to compare "
         "their answers and the quality metric; unset: the diff compares bundles only.",
+    )
+    smoke: Smoke = Field(
+        default_factory=Smoke,
+        description="The request the verifier sends after each deploy (example.json by "
+        "default) and what a good answer looks like; unset: HTTP 200 and a body that parses "
+        "as JSON.",
     )
 
     def production_variants(self) -> dict[str, Variant]:

@@ -61,8 +61,8 @@ class Serving(Strict):
     network_isolation: StrictBool = Field(
         True,
         description="Run the container without network access. The serving container installs "
-        "code/requirements.txt at start-up, which needs the network: vendor dependencies "
-        "into the bundle, or set this to false.",
+        "code/requirements.txt at start-up, which needs the network: synth fails while it lists "
+        "packages that code/ does not vendor; vendor them into the bundle, or set this to false.",
     )
     environment: dict[
         Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")], StrictStr

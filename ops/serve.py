@@ -15,6 +15,10 @@ import signal
 import sys
 from pathlib import Path
 
+from configs.errors import ConfigError
+from configs.evaluation import JSON_TYPE
+from configs.loader import load_project
+from configs.smoke import DEFAULT_REQUEST
 from ops import serving
 from stacks.metadata import BundleRecord
 from stacks.templates import StackTemplate, properties, read_assembly
@@ -83,6 +87,15 @@ def entry_point(stack: StackTemplate) -> str:
     return DEFAULT_PROGRAM
 
 
+def network_isolation(stack: StackTemplate) -> bool:
+    """Whether the stack's Model runs without network (`EnableNetworkIsolation`), so that local
+    serving installs code/requirements.txt the way that container would (`ops.serving`)."""
+    return any(
+        properties(resource).get("EnableNetworkIsolation") is True
+        for resource in stack.resources(MODEL).values()
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model name (a folder under models/)")
     parser.add_argument(
@@ -99,14 +112,29 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _smoke_request(model: str) -> tuple[Path, str, str]:
+    """The model's smoke request (file, content type, accept), as `ops verify --smoke` sends it;
+    `example.json` as JSON if the project's configs cannot be read."""
+    try:
+        source = load_project(ROOT).models.get(model)
+    except (ConfigError, OSError):
+        source = None
+    if source is None:
+        return ROOT / "models" / model / DEFAULT_REQUEST, JSON_TYPE, JSON_TYPE
+    smoke = source.file.smoke
+    return source.folder / smoke.request, smoke.content_type, smoke.accept
+
+
 def _announce(server: serving.Server, *, archive: Path, model: str, program: str) -> None:
-    example = ROOT / "models" / model / "example.json"
+    request, content_type, accept = _smoke_request(model)
+    shown = request.relative_to(ROOT) if request.is_relative_to(ROOT) else request
     print(
         f"\nserving {archive.name} ({model}, SAGEMAKER_PROGRAM={program}) at {server.url}\n"
         f"  curl {server.url}/ping\n"
-        f"  curl -H 'Content-Type: application/json' --data @{example.relative_to(ROOT)} "
+        f"  curl -H 'Content-Type: {content_type}' -H 'Accept: {accept}' --data-binary @{shown} "
         f"{server.url}/invocations\n"
-        "Ctrl-C stops it.",
+        "The smoke request; `ops verify --smoke` checks its answer against the model's smoke "
+        "section.\nCtrl-C stops it.",
         flush=True,
     )
 
@@ -117,7 +145,12 @@ def run(args: argparse.Namespace) -> int:
         archive = _archive(stack, bundle, args.outdir)
         program = entry_point(stack)
         server = serving.start(
-            archive, port=args.port, entry_point=program, workers=args.workers, capture_log=False
+            archive,
+            port=args.port,
+            entry_point=program,
+            workers=args.workers,
+            capture_log=False,
+            network_isolation=network_isolation(stack),
         )
     except serving.ServeError as error:
         print(f"serve: {error}", file=sys.stderr)

@@ -5,8 +5,10 @@ that the deployed stack declares (CloudFormation's physical resource), and the d
 carries the assembly's bundle. An endpoint InService on another config is a silent rollback:
 SageMaker's guardrails rolled the update back; the alarms that fired are named, as they are when
 CloudFormation rolled the stack back after SageMaker's rollback (UPDATE_ROLLBACK_COMPLETE).
-`--smoke` invokes each endpoint with `models/<model>/example.json` and expects HTTP 200 and one
-prediction per instance. Uses boto3's default session, so profiles and AWS_ENDPOINT_URL apply.
+`--smoke` invokes each endpoint with the model's smoke request (its config's `smoke` section:
+`example.json` by default) and checks the answer against the section's expectation (`ops.smoke`;
+without one: HTTP 200 and a body that parses as the accept type). Uses boto3's default session,
+so profiles and AWS_ENDPOINT_URL apply.
 
 Exit codes: 0 every check passed; 1 a check failed or nothing matched.
 """
@@ -25,12 +27,14 @@ from typing import Any, Literal
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from configs.errors import ConfigError
+from configs.loader import MODEL_CONFIG, Project, load_project
+from ops import smoke as smoke_check
 from stacks.metadata import read_bundle
 from stacks.templates import StackTemplate, properties, read_assembly
 
 ENDPOINT = "AWS::SageMaker::Endpoint"
 ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
-EXAMPLE = "example.json"
 # The AWS services the checks call.
 Service = Literal["cloudformation", "cloudwatch", "sagemaker", "sagemaker-runtime"]
 
@@ -108,22 +112,6 @@ def _same(a: str, b: str) -> bool:
     return a.lower() == b.lower()
 
 
-def check_response(http: Any, body: bytes, instances: Any) -> str | None:
-    """Why an invocation's response is wrong, or None if it has one prediction per instance."""
-    if http != 200:
-        return f"HTTP {http}"
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return f"response is not JSON: {body[:80]!r}"
-    predictions = payload.get("predictions") if isinstance(payload, dict) else None
-    if not isinstance(predictions, list):
-        return f"response has no `predictions` list: {str(payload)[:80]}"
-    if isinstance(instances, list) and len(predictions) != len(instances):
-        return f"{len(predictions)} prediction(s) for {len(instances)} instance(s)"
-    return None
-
-
 def _message(error: ClientError | BotoCoreError) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Message") or error)
@@ -137,6 +125,7 @@ class Verifier:
         self.session = session
         self.root = root
         self._clients: dict[tuple[str, str | None], Any] = {}
+        self._loaded: Project | str | None = None
 
     def client(self, service: Service, region: str | None) -> Any:
         key = (service, region)
@@ -195,40 +184,60 @@ class Verifier:
             return fired
         return fired
 
+    def _project(self) -> Project | str:
+        """The project's config (loaded once), or why it cannot be read."""
+        if self._loaded is None:
+            try:
+                self._loaded = load_project(self.root)
+            except ConfigError as error:
+                self._loaded = str(error)
+            except OSError as error:
+                self._loaded = f"cannot read the project at {self.root}: {error}"
+        return self._loaded
+
     def _smoke(self, want: Declared, region: str | None, result: Result) -> None:
-        path = self.root / "models" / str(want.model) / EXAMPLE
+        def failed(problem: str) -> None:
+            result.smoke = "failed"
+            result.problems.append(f"smoke test of `{want.endpoint_name}`: {problem}")
+
+        project = self._project()
+        if isinstance(project, str):
+            failed(project)
+            return
+        source = project.models.get(str(want.model))
+        if source is None:
+            failed(f"no model {want.model!r} under {self.root / 'models'}")
+            return
+        config = source.file.smoke
+        path = source.folder / config.request
         if not path.is_file():
-            result.smoke = "failed"
-            result.problems.append(f"smoke test: no example request at {path}")
+            failed(f"no smoke request at {path} (smoke.request in {source.folder / MODEL_CONFIG})")
             return
-        body = path.read_bytes()
-        try:
-            request = json.loads(body)
-        except json.JSONDecodeError as error:
-            result.smoke = "failed"
-            result.problems.append(f"smoke test: {path} is not JSON: {error}")
-            return
-        instances = request.get("instances") if isinstance(request, dict) else None
         runtime = self.client("sagemaker-runtime", region)
         try:
             response = runtime.invoke_endpoint(
                 EndpointName=want.endpoint_name,
-                Body=body,
-                ContentType="application/json",
-                Accept="application/json",
+                Body=path.read_bytes(),
+                ContentType=config.content_type,
+                Accept=config.accept,
             )
+            status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            content_type, body = str(response.get("ContentType", "")), response["Body"].read()
         except ClientError as error:
-            result.smoke = "failed"
-            result.problems.append(f"smoke test: invoke failed: {_message(error)}")
-            return
-        http = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        problem = check_response(http, response["Body"].read(), instances)
-        if problem:
-            result.smoke = "failed"
-            result.problems.append(f"smoke test: {problem}")
-        else:
-            count = len(instances) if isinstance(instances, list) else "?"
-            result.smoke = f"ok ({count} prediction(s))"
+            # The model's own error answer is a ModelError carrying its status and body.
+            original = error.response.get("OriginalStatusCode")
+            if original is None:
+                failed(f"invoke with {path} failed: {_message(error)}")
+                return
+            status, content_type = int(str(original)), ""
+            body = str(error.response.get("OriginalMessage", "")).encode()
+        unmet = smoke_check.check(
+            config, source.file.evaluation, status=status, content_type=content_type, body=body
+        )
+        for problem in unmet:
+            failed(f"{source.folder / MODEL_CONFIG} {problem} (request {path.name})")
+        if not unmet:
+            result.smoke = smoke_check.passed(config)
 
     def check(self, stack: StackTemplate, region: str | None, *, smoke: bool) -> Result:
         result = Result(stack.name)

@@ -16,6 +16,8 @@ from pathlib import Path
 from aws_cdk import App
 
 from bundler import Bundle, BundleSpec, build
+from bundler.layout import collect
+from bundler.requirements import code_files, unvendored
 from bundler.staging import stage
 from bundler.training_code import training_code_spec as training_code_layout
 from configs.errors import ConfigError, Problem
@@ -147,6 +149,51 @@ def _too_large(deployment: Deployment, served: Bundle) -> Problem | None:
     )
 
 
+def _relative(path: Path, root: Path) -> Path:
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
+def unvendored_problems(project: Project, deployments: Sequence[Deployment]) -> list[Problem]:
+    """Models whose code/requirements.txt lists packages that an isolated container would have
+    to download at start-up (`bundler.requirements`): one problem per model, naming the
+    environments that isolate it."""
+    isolated: dict[str, list[str]] = {}
+    sources: dict[str, ModelSource] = {}
+    for deployment in deployments:
+        if deployment.spec.serving.network_isolation and (
+            deployment.source.file.artifact.source == "bundle"
+        ):
+            isolated.setdefault(deployment.model_name, []).append(deployment.environment_name)
+            sources[deployment.model_name] = deployment.source
+    problems = []
+    for name, environments in isolated.items():
+        source = sources[name]
+        files = code_files({e.arcname: e.source for e in collect(bundle_spec(project, source))})
+        missing = unvendored(files)
+        if not missing:
+            continue
+        shown = ", ".join(
+            f"{item.text!r} ({_relative(files[item.file], project.root)}:{item.line})"
+            for item in missing
+        )
+        problems.append(
+            Problem(
+                source.folder / MODEL_CONFIG,
+                "serving.network_isolation",
+                f"code/requirements.txt lists {shown}; the serving container runs "
+                "`pip install -r code/requirements.txt` when it starts, and with network "
+                f"isolation ({', '.join(environments)}) it reaches no package index, so the "
+                "endpoint would fail to start",
+                "vendor the packages under code/ (`pip install --target "
+                f"models/{source.folder.name}/ -r requirements.txt`, then add the package and "
+                "its .dist-info folders to artifact.code), or set network_isolation: false "
+                "under serving (or environments.<env>.serving) for this model; packages the "
+                "image already has (torch, numpy) need no line",
+            )
+        )
+    return problems
+
+
 def _no_image(deployment: Deployment, error: ImageLookupError) -> Problem:
     framework = deployment.spec.framework
     return Problem(
@@ -245,6 +292,9 @@ def add_stacks(
         BundleError: a model folder that cannot be bundled.
     """
     deployments = _selected(project, selection)
+    downloads = unvendored_problems(project, deployments)
+    if downloads:
+        raise ConfigError(downloads, project.root)
     # Once per model, not per environment: both stacks of a model serve the same files.
     sources = {d.model_name: d.source for d in deployments}
     bundles = {name: _own_artifact(project, source, cache_dir) for name, source in sources.items()}

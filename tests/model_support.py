@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -100,3 +101,17 @@ def rank_digests(stdout: str) -> dict[int, str]:
             r"^rank (\d+)/\d+: weights sha256 ([0-9a-f]{64})$", stdout, re.M
         )
     }
+
+
+# A model written the way the SageMaker PyTorch documentation shows (its own handlers, the
+# toolkit's default output_fn, no modelkit): copied into a project's models/ as it is.
+SDK_MODEL = ROOT / "tests" / "models" / "trend"
+
+
+def project_with_sdk_model(target: Path) -> Path:
+    """`configs/` and the SDK-style model folder, unchanged, as a project's only model."""
+    shutil.copytree(ROOT / "configs", target / "configs", ignore=shutil.ignore_patterns("schema"))
+    shutil.copytree(
+        SDK_MODEL, target / "models" / SDK_MODEL.name, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return target

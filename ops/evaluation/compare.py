@@ -121,7 +121,7 @@ class Comparison:
 # --------------------------------------------------------------------------------------------
 
 
-class _Missing(Exception):
+class MissingPath(Exception):
     """The label path leads nowhere in a response; the message says where it stopped."""
 
 
@@ -142,16 +142,16 @@ def walk(document: Any, path: str) -> list[tuple[str, Any]]:
             here = where or "the response"
             if kind == "key":
                 if not isinstance(value, dict) or argument not in value:
-                    raise _Missing(f"no {argument!r} in {here} ({_describe(value)})")
+                    raise MissingPath(f"no {argument!r} in {here} ({_describe(value)})")
                 reached.append((f"{where}.{argument}" if where else str(argument), value[argument]))
             elif not isinstance(value, list):
-                raise _Missing(f"{here} is not a list ({_describe(value)})")
+                raise MissingPath(f"{here} is not a list ({_describe(value)})")
             elif kind == "each":
                 reached += [(f"{where}[{i}]", item) for i, item in enumerate(value)]
             elif isinstance(argument, int) and argument < len(value):
                 reached.append((f"{where}[{argument}]", value[argument]))
             else:
-                raise _Missing(f"{here} has no element {argument} ({_describe(value)})")
+                raise MissingPath(f"{here} has no element {argument} ({_describe(value)})")
         found = reached
     return found
 
@@ -164,12 +164,12 @@ def label_text(value: Any, *, argmax: bool) -> str:
     """A label as text (so "3" and 3 match); with `argmax`, the index of the largest score."""
     if argmax:
         if not isinstance(value, list) or not value or not all(map(_is_number, value)):
-            raise _Missing(f"argmax needs a list of numbers, found {_describe(value)}")
+            raise MissingPath(f"argmax needs a list of numbers, found {_describe(value)}")
         return str(max(range(len(value)), key=lambda i: value[i]))
     if isinstance(value, str):
         return value
     if isinstance(value, dict | list):
-        raise _Missing(f"a label is a string or a number, found {_describe(value)}")
+        raise MissingPath(f"a label is a string or a number, found {_describe(value)}")
     return json.dumps(value)
 
 
@@ -224,7 +224,7 @@ def _head_labels(section: Section, case: Case, answer: Answer) -> list[tuple[str
     try:
         argmax = section.evaluation.label_from == "argmax"
         labels = [(w, label_text(v, argmax=argmax)) for w, v in walk(_json(answer), path)]
-    except _Missing as missing:
+    except MissingPath as missing:
         raise section.problem(
             "label_path", f"{path!r} is not in the head bundle's response to {name} line "
             f"{case.line}: {missing}",
@@ -244,7 +244,7 @@ def _base_labels(section: Section, answer: Answer) -> list[str] | None:
     try:
         argmax = section.evaluation.label_from == "argmax"
         return [label_text(v, argmax=argmax) for _, v in walk(_json(answer), path)]
-    except _Missing:
+    except MissingPath:
         return None
 
 

@@ -32,6 +32,7 @@ from ops.serving.toolkit import (
     find_toolkit,
     free_port,
     free_ports,
+    install_requirements,
     server_environment,
     torchserve_command,
     ts_config,
@@ -102,6 +103,7 @@ def start(
     venv: Path = SERVE_VENV,
     environment: Mapping[str, str] | None = None,
     capture_log: bool = True,
+    network_isolation: bool = True,
 ) -> Server:
     """Start serving a bundle; returns at once (call `wait_ready` before sending requests).
 
@@ -115,9 +117,13 @@ def start(
         environment: extra container environment variables (a Model's `Environment`).
         capture_log: write TorchServe's console to `<workdir>/server.log` (True) or let it
             through to this process's stdout and stderr (False).
+        network_isolation: serve as a container without network (the Model's
+            `EnableNetworkIsolation`): code/requirements.txt must be vendored in code/; False
+            installs it from the package index into the server's folder, as the container would.
 
     Raises:
-        ServeError: the serving environment is missing or broken, or the bundle is not there.
+        ServeError: the serving environment is missing or broken, the bundle is not there, or
+            its requirements cannot be installed the way the container would.
     """
     if not entry_point or "/" in entry_point:
         raise ServeError(f"SAGEMAKER_PROGRAM must name a module under code/, got {entry_point!r}")
@@ -126,6 +132,9 @@ def start(
     work = Path(tempfile.mkdtemp(prefix="serve-")) if workdir is None else workdir
     try:
         model_dir = _model_folder(bundle, base=work / "ml", entry_point=entry_point)
+        packages = install_requirements(
+            model_dir=model_dir, work=work, venv=venv, network_isolation=network_isolation
+        )
         port = port or free_port()
         for folder in ("tmp", "logs", "store"):
             (work / folder).mkdir(parents=True, exist_ok=True)
@@ -146,6 +155,7 @@ def start(
             work=work,
             venv=venv,
             environment=environment or {},
+            packages=packages,
         )
         log_path = work / "server.log" if capture_log else None
         handle = log_path.open("wb") if log_path else None

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bundler.requirements import folder_files, listed, unvendored
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVE_VENV = ROOT / ".venv-serve"
 HOST = "127.0.0.1"
@@ -133,6 +135,55 @@ def ts_config(
     return defaults + "\n" + "".join(f"{key}={value}\n" for key, value in extra.items())
 
 
+def install_requirements(
+    *, model_dir: Path, work: Path, venv: Path, network_isolation: bool
+) -> Path | None:
+    """The toolkit's start-up `pip install -r code/requirements.txt`, as the container runs it.
+
+    The SageMaker PyTorch container runs it whenever the file exists
+    (`sagemaker_pytorch_serving_container.torchserve.start_torchserve`); `ops.serving` does not
+    use that entry point, so the step is taken here. With network isolation (SageMaker's
+    `EnableNetworkIsolation`, the stacks' default) there is no index to install from: a
+    requirement that code/ does not satisfy (`bundler.requirements`) stops the server, as pip
+    stops the isolated container, and nothing is installed. Without isolation the packages are
+    installed from the index into this server's own folder (never into the serving
+    environment), which is returned to go on PYTHONPATH after code/; None when nothing is listed.
+
+    Raises:
+        ServeError: isolated and a requirement is not vendored, or pip failed.
+    """
+    code = model_dir / "code"
+    files = folder_files(code)
+    if network_isolation:
+        missing = unvendored(files)
+        if missing:
+            raise ServeError(
+                "code/requirements.txt lists "
+                f"{', '.join(repr(item.text) for item in missing)}, which code/ does not "
+                "vendor; the network-isolated container's `pip install -r` would fail at "
+                "start-up, so this server does not start either (vendor them under code/, "
+                "or serve the model with network isolation off)"
+            )
+        return None
+    if not listed(files):
+        return None
+    target = work / "packages"
+    pip = subprocess.run(
+        [
+            *(str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"),
+            *("--disable-pip-version-check", "--target", str(target)),
+            *("-r", str(code / "requirements.txt")),
+        ],
+        cwd=code,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if pip.returncode != 0:
+        raise ServeError(f"pip install -r code/requirements.txt failed:\n{pip.stderr[-2000:]}")
+    return target
+
+
 def server_environment(
     *,
     model_dir: Path,
@@ -141,6 +192,7 @@ def server_environment(
     work: Path,
     venv: Path,
     environment: Mapping[str, str],
+    packages: Path | None = None,
 ) -> dict[str, str]:
     """The process environment of one server, as the SageMaker PyTorch image sets it.
 
@@ -160,7 +212,9 @@ def server_environment(
             "SAGEMAKER_BASE_DIR": str(model_dir.parent),
             "SAGEMAKER_PROGRAM": entry_point,
             "SAGEMAKER_BIND_TO_PORT": str(port),
-            "PYTHONPATH": str(model_dir / "code"),
+            "PYTHONPATH": os.pathsep.join(
+                str(path) for path in (model_dir / "code", packages) if path is not None
+            ),
             "PYTHONUNBUFFERED": "1",
             "PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
             # TorchServe's pid file, worker sockets and Java's temp files stay private.

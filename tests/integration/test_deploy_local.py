@@ -18,6 +18,7 @@ import pytest
 import ops.emulator as emulator
 from ops import deploy_local
 from tests.conftest import ROOT
+from tests.model_support import SDK_MODEL, project_with_sdk_model
 
 MODEL = "iris"
 STACK = f"Staging-{MODEL}"
@@ -88,8 +89,8 @@ def test_deploy_update_break_destroy(project: Path, running: dict[str, str], tmp
     deploy_local.bootstrap(running, first)
     output = deploy_local.deploy(running, first)
     assert f"✅  {STACK}" in output
-    report = deploy_local.verify(running, first)
-    assert STACK in report and "prediction" in report
+    report = deploy_local.verify(running, first, project_root=project)
+    assert STACK in report and "ok (3 label(s) as expected)" in report
     before = _endpoint()
     bundle_v1 = json.loads((first / f"{STACK}.template.json").read_text())["Metadata"]
     stack = boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
@@ -126,3 +127,18 @@ def test_deploy_update_break_destroy(project: Path, running: dict[str, str], tmp
     assert STACK not in {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
     with pytest.raises(boto3.client("sagemaker").exceptions.ClientError):
         _endpoint()
+
+
+def test_an_sdk_style_model_deploys_and_verifies_unchanged(
+    running: dict[str, str], tmp_path: Path
+) -> None:
+    """tests/models/trend, copied into models/ with no edit: the toolkit's default output (a
+    plain JSON list) passes the smoke test, read by the model's own expectation."""
+    root = project_with_sdk_model(tmp_path / "project")
+    outdir = tmp_path / "cdk.out"
+    deploy_local.synth(running, outdir, project_root=root)
+    deploy_local.bootstrap(running, outdir)
+    assert f"✅  Staging-{SDK_MODEL.name}" in deploy_local.deploy(running, outdir)
+    report = deploy_local.verify(running, outdir, project_root=root)
+    assert f"`Staging-{SDK_MODEL.name}`" in report
+    assert "ok (2 label(s) as expected)" in report

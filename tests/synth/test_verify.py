@@ -14,8 +14,8 @@ import requests
 from moto import mock_aws
 
 from ops.__main__ import main
-from ops.verify import check_response
 from stacks.templates import read_template
+from tests.conftest import ROOT
 from tests.templates import only, only_properties
 
 STACK = "Staging-iris"
@@ -193,14 +193,16 @@ def test_no_matching_stack_fails(aws, assembly: Path, capsys) -> None:
 
 # moto's sagemaker-runtime returns canned answers (b"body" unless results are queued through its
 # /moto-api/static/sagemaker/endpoint-results API) and never runs the model: these tests check
-# that the verifier sends the example request and judges the response, not the model itself.
+# that the verifier sends the model's smoke request and judges the answer by the model's own
+# expectation (iris: the labels of its three examples), not the model itself.
 
 
-def _project_with_example(tmp_path: Path, instances: int) -> Path:
+def _project(tmp_path: Path) -> Path:
+    """configs/ and the iris model folder (with modelkit), to change freely."""
     root = tmp_path / "project"
-    example = root / "models" / "iris" / "example.json"
-    example.parent.mkdir(parents=True)
-    example.write_text(json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]] * instances}))
+    shutil.copytree(ROOT / "configs", root / "configs")
+    for name in ("iris", "modelkit"):
+        shutil.copytree(ROOT / "models" / name, root / "models" / name)
     return root
 
 
@@ -215,48 +217,67 @@ def _queue_response(body: Any) -> None:
     )
 
 
-def test_smoke_accepts_one_prediction_per_instance(aws, assembly: Path, tmp_path: Path) -> None:
+def _labelled(*labels: str) -> dict[str, Any]:
+    return {"predictions": [{"label": label} for label in labels]}
+
+
+def test_smoke_accepts_the_expected_labels(aws, assembly: Path, tmp_path: Path) -> None:
     create_endpoint(deploy(assembly))
-    root = _project_with_example(tmp_path, instances=2)
-    _queue_response({"predictions": [{"label": "setosa"}, {"label": "setosa"}]})
-    code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(root))
+    _queue_response(_labelled("setosa", "versicolor", "virginica"))
+    code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(_project(tmp_path)))
     assert code == 0, summary
-    assert "ok (2 prediction(s))" in summary
+    assert "ok (3 label(s) as expected)" in summary
 
 
-def test_smoke_rejects_a_wrong_count(aws, assembly: Path, tmp_path: Path) -> None:
+def test_smoke_rejects_other_labels_naming_endpoint_file_and_field(
+    aws, assembly: Path, tmp_path: Path
+) -> None:
     create_endpoint(deploy(assembly))
-    root = _project_with_example(tmp_path, instances=2)
-    _queue_response({"predictions": [{"label": "setosa"}]})
+    root = _project(tmp_path)
+    _queue_response(_labelled("setosa", "setosa", "virginica"))
     code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(root))
     assert code == 1
-    assert "1 prediction(s) for 2 instance(s)" in summary
+    assert (
+        f"smoke test of `{ENDPOINT}`: {root / 'models/iris/config.yaml'} smoke.expect.labels: "
+        "expected ['setosa', 'versicolor', 'virginica'] at 'predictions[*].label', the answer "
+        "has ['setosa', 'setosa', 'virginica'] (request example.json)"
+    ) in summary
+
+
+def test_smoke_without_expectation_accepts_any_json(aws, assembly: Path, tmp_path: Path) -> None:
+    """The default contract: HTTP 200 and a body that parses as the accept type."""
+    create_endpoint(deploy(assembly))
+    root = _project(tmp_path)
+    config = root / "models" / "iris" / "config.yaml"
+    text = config.read_text()
+    config.write_text(text[: text.index("smoke:")] + text[text.index("training:") :])
+    _queue_response([[0.1, 0.9]])
+    code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(root))
+    assert code == 0, summary
+    assert "ok (HTTP 200, application/json)" in summary
 
 
 def test_smoke_rejects_moto_default_body(aws, assembly: Path, tmp_path: Path) -> None:
     create_endpoint(deploy(assembly))
-    root = _project_with_example(tmp_path, instances=1)
+    code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(_project(tmp_path)))
+    assert code == 1
+    assert "smoke.accept: the body does not parse as application/json" in summary
+
+
+def test_smoke_request_missing_names_file_and_field(aws, assembly: Path, tmp_path: Path) -> None:
+    create_endpoint(deploy(assembly))
+    root = _project(tmp_path)
+    (root / "models" / "iris" / "example.json").unlink()
     code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(root))
     assert code == 1
-    assert "response is not JSON" in summary
+    assert "models/iris/config.yaml" in summary
+    assert "smoke.request: 'example.json' does not exist in iris/" in summary
+    assert "Traceback" not in summary
 
 
-def test_smoke_without_example_fails(aws, assembly: Path, tmp_path: Path) -> None:
+def test_smoke_without_project_fails(aws, assembly: Path, tmp_path: Path) -> None:
     create_endpoint(deploy(assembly))
     code, summary = verify(assembly, tmp_path, "--smoke", "--root", str(tmp_path / "empty"))
     assert code == 1
-    assert "no example request" in summary
-
-
-@pytest.mark.parametrize(
-    ("http", "body", "instances", "problem"),
-    [
-        (200, b'{"predictions": [1, 2]}', [[0], [1]], None),
-        (500, b"{}", [[0]], "HTTP 500"),
-        (200, b'{"outputs": []}', [[0]], "no `predictions` list"),
-        (200, b"\xff", [[0]], "not JSON"),
-    ],
-)
-def test_check_response(http, body, instances, problem) -> None:
-    found = check_response(http, body, instances)
-    assert (found is None) if problem is None else (problem in str(found))
+    assert f"smoke test of `{ENDPOINT}`: configuration error" in summary
+    assert "no environment files" in summary
