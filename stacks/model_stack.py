@@ -63,12 +63,16 @@ class ModelStack(Stack):
         env = deployment.environment
         spec = deployment.spec
         others = variant_models or {}
+        # Given to the stack itself (with the explicitStackTags flag, tags added with Tags.of no
+        # longer reach the stack): `ops retire` finds deployed model stacks by the model tag.
+        tags = {**env.tags, "model": deployment.model_name}
         super().__init__(
             scope,
             id_,
             stack_name=deployment.stack_name,
             env=CdkEnvironment(account=env.account, region=env.region),
             termination_protection=env.termination_protection,
+            tags=tags,
             description=f"SageMaker endpoint {deployment.endpoint_name} serving model "
             f"{deployment.model_name} ({deployment.environment_name})",
             **kwargs,
@@ -225,7 +229,7 @@ class ModelStack(Stack):
             bundle=bundle,
             variant_bundles={name: other.bundle for name, other in others.items()},
         )
-        for key, value in {**env.tags, "model": deployment.model_name}.items():
+        for key, value in tags.items():
             Tags.of(self).add(key, value)
 
         self.storage = storage
