@@ -83,11 +83,18 @@ class ModelStack(Stack):
             if spec.artifact.compression == "none"
             else BundleAsset(self, "Bundle", bundle=bundle)
         )
+        encryption = EncryptionKey(
+            self,
+            "EncryptionKey",
+            description=f"Paging topic, captured data, instance volumes and logs of "
+            f"{deployment.endpoint_name}",
+        )
         log_group = EndpointLogGroup(
             self,
             "EndpointLogs",
             endpoint_name=deployment.endpoint_name,
             retention_days=env.log_retention_days,
+            key=encryption.key,
         )
         role = ExecutionRole(
             self,
@@ -128,12 +135,6 @@ class ModelStack(Stack):
                 subnet_ids=spec.serving.vpc.subnet_ids,
                 security_group_ids=spec.serving.vpc.security_group_ids,
             )
-        encryption = EncryptionKey(
-            self,
-            "EncryptionKey",
-            description=f"Paging topic, captured data and instance volumes of "
-            f"{deployment.endpoint_name}",
-        )
         capture = (
             DataCapture(
                 self,
