@@ -14,6 +14,9 @@ SERVE_STAMP := $(SERVE_VENV)/.installed
 # taskcat 0.9 pins jsonschema<4 and urllib3<2: it lives in its own environment too.
 TASKCAT_VENV := .venv-taskcat
 TASKCAT_STAMP := $(TASKCAT_VENV)/.installed
+# checkov pins boto3, networkx and more of its own: it lives in its own environment as well.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 # Node 20 is what this machine has; the workflows run Node 22.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -21,7 +24,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help check setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop drill train runs serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
+.PHONY: help check setup serve-setup taskcat-setup checkov-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop drill train runs serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +55,14 @@ $(TASKCAT_STAMP): ops/taskcat-requirements.txt
 	touch $@
 
 taskcat-setup: $(TASKCAT_STAMP) ## create .venv-taskcat (taskcat 0.9 and its own pins)
+
+$(CHECKOV_STAMP): ops/checkov-requirements.txt
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r ops/checkov-requirements.txt
+	touch $@
+
+checkov-setup: $(CHECKOV_STAMP) ## create .venv-checkov (checkov's CloudFormation checks and their own pins)
 
 # Real-account testing (README, "Testing in a real account"). The regions must match
 # .taskcat.yml's project.regions (a test checks). Synth needs no credentials; publishing the
@@ -138,7 +149,7 @@ synth: setup ## bundle every model, synthesize every stack into cdk.out, print a
 	npx cdk synth --quiet
 	$(PY) -m ops summary cdk.out
 
-test: setup serve-setup taskcat-setup ## run every test (serving needs .venv-serve, taskcat lint .venv-taskcat)
+test: setup serve-setup taskcat-setup checkov-setup ## run every test (serving needs .venv-serve, taskcat lint .venv-taskcat, checkov .venv-checkov)
 	$(PY) -m pytest
 
 lint: setup ## ruff, format check, mypy and the architecture contracts (import-linter)
@@ -149,9 +160,11 @@ lint: setup ## ruff, format check, mypy and the architecture contracts (import-l
 
 # `make check`: the inner loop. Lint, then the unit and synth tiers of the tests: no TorchServe,
 # Java, emulator or taskcat needed (tests/integration/ is what it leaves out). Prints its time.
-check: setup ## lint + unit and synth tests (no serving stack, emulator or taskcat); prints its time
+# checkov (its own venv, made once) runs with the synth tier: ~10 s of CPU over every template.
+# --dist loadgroup keeps the tests that share one checkov run on one worker.
+check: setup checkov-setup ## lint + unit and synth tests with checkov (no serving stack, emulator or taskcat); prints its time
 	@start=$$(date +%s); status=0; \
-	{ $(MAKE) --no-print-directory lint && $(PY) -m pytest tests/unit tests/synth -q -n auto; } || status=$$?; \
+	{ $(MAKE) --no-print-directory lint && $(PY) -m pytest tests/unit tests/synth -q -n auto --dist loadgroup; } || status=$$?; \
 	echo "make check: $$(( $$(date +%s) - start )) s"; exit $$status
 
 format: setup ## apply ruff's fixes and formatting

@@ -64,12 +64,16 @@ class ModelStack(Stack):
         env = deployment.environment
         spec = deployment.spec
         others = variant_models or {}
+        # Given to the stack itself (with the explicitStackTags flag, tags added with Tags.of no
+        # longer reach the stack): `ops retire` finds deployed model stacks by the model tag.
+        tags = {**env.tags, "model": deployment.model_name}
         super().__init__(
             scope,
             id_,
             stack_name=deployment.stack_name,
             env=CdkEnvironment(account=env.account, region=env.region),
             termination_protection=env.termination_protection,
+            tags=tags,
             description=f"SageMaker endpoint {deployment.endpoint_name} serving model "
             f"{deployment.model_name} ({deployment.environment_name})",
             **kwargs,
@@ -80,11 +84,18 @@ class ModelStack(Stack):
             if spec.artifact.compression == "none"
             else BundleAsset(self, "Bundle", bundle=bundle)
         )
+        encryption = EncryptionKey(
+            self,
+            "EncryptionKey",
+            description=f"Paging topic, captured data, instance volumes and logs of "
+            f"{deployment.endpoint_name}",
+        )
         log_group = EndpointLogGroup(
             self,
             "EndpointLogs",
             endpoint_name=deployment.endpoint_name,
             retention_days=env.log_retention_days,
+            key=encryption.key,
         )
         role = ExecutionRole(
             self,
@@ -128,12 +139,6 @@ class ModelStack(Stack):
                 subnet_ids=spec.serving.vpc.subnet_ids,
                 security_group_ids=spec.serving.vpc.security_group_ids,
             )
-        encryption = EncryptionKey(
-            self,
-            "EncryptionKey",
-            description=f"Paging topic, captured data and instance volumes of "
-            f"{deployment.endpoint_name}",
-        )
         capture = (
             DataCapture(
                 self,
@@ -230,7 +235,7 @@ class ModelStack(Stack):
             bundle=bundle,
             variant_bundles={name: other.bundle for name, other in others.items()},
         )
-        for key, value in {**env.tags, "model": deployment.model_name}.items():
+        for key, value in tags.items():
             Tags.of(self).add(key, value)
 
         self.storage = storage

@@ -5,12 +5,15 @@ findings.
 Built on `stacks.templates`, the reader the rule pack, the diff and the verifier use, so a test
 sees a resource of a type as the tools do. The helpers hand back the template's own objects, so
 a test that breaks a template on purpose edits what they return. A test that expects exactly one
-resource says so with `only`, which fails with the logical ids it found otherwise.
+resource says so with `only`, which fails with the logical ids it found otherwise. The two
+scanners that read template files run from here too: cfn-lint (.venv) and checkov (its own
+.venv-checkov).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -97,3 +100,33 @@ def assert_cfn_lint_clean(templates: Iterable[Path | str]) -> None:
     result = cfn_lint(templates)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
+
+
+CHECKOV = Path(__file__).resolve().parents[1] / ".venv-checkov" / "bin" / "checkov"
+
+
+def checkov(templates: Iterable[Path | str]) -> list[dict[str, Any]]:
+    """checkov's CloudFormation checks over template files: its JSON report's `results`, one
+    per template scanned (`failed_checks`, `skipped_checks` with their `suppress_comment`).
+
+    Offline: no guidelines download, no update check. PYTHONPATH is dropped so that checkov,
+    in its own environment, imports nothing of this checkout's.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    files = [option for t in templates for option in ("--file", str(t))]
+    options = ["--output", "json", "--compact", "--skip-download"]
+    result = subprocess.run(
+        [str(CHECKOV), "--framework", "cloudformation", *files, *options],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**env, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
+    )
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        message = f"checkov gave no report (exit {result.returncode}):\n{result.stderr}"
+        raise AssertionError(message) from None
+    reports = report if isinstance(report, list) else [report]
+    return [r["results"] for r in reports if r.get("check_type") == "cloudformation"]

@@ -1,14 +1,16 @@
 """Acknowledging one finding on one construct, with the reason: what constructs call.
 
 A finding that carries a detail is acknowledged one by one (for example
-`AwsSolutions-IAM5[Resource::*]`); there is no blanket, stack-wide form.
+`AwsSolutions-IAM5[Resource::*]`); there is no blanket, stack-wide form. checkov, which reads
+the synthesized templates rather than the constructs, takes its skips from the one resource's
+`Metadata`, each with its reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 PACK = "SageMaker"  # rule ids of the project's pack: SageMaker-<Rule>
@@ -30,6 +32,17 @@ def acknowledge_each(scope: IConstruct, reasons: Mapping[str, str]) -> None:
     Validations.of(scope).acknowledge(
         *(Acknowledgment(id=_qualified(rule), reason=reason) for rule, reason in reasons.items())
     )
+
+
+def skip_checkov(resource: CfnResource, check: str, reason: str) -> None:
+    """Record on one resource that checkov's `check` (e.g. `CKV_AWS_18`) does not apply, and why.
+
+    Written as the resource's `Metadata: checkov: skip: [{id, comment}]`, the form checkov reads
+    from CloudFormation templates; checkov reports the comment with the skipped check.
+    """
+    recorded = resource.get_metadata("checkov") or {}
+    skips = [*recorded.get("skip", []), {"id": check, "comment": reason}]
+    resource.add_metadata("checkov", {**recorded, "skip": skips})
 
 
 def _qualified(rule: str) -> str:

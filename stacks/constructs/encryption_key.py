@@ -1,4 +1,5 @@
-"""The stack's customer-managed KMS key: encrypts the paging topic and captured data."""
+"""The stack's customer-managed KMS key: encrypts the paging topic, captured data and the
+endpoint's logs."""
 
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ import pytest
 from moto import mock_aws
 
 from ops.__main__ import main
+from ops.retire import MODEL_TAG
+from tests.conftest import Synthesized
 
 REGION = "eu-west-1"
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
@@ -56,3 +58,14 @@ def test_execute_deletes_them(cfn, assembly: Path, capsys) -> None:
         if s["StackStatus"] != "DELETE_COMPLETE"
     }
     assert live == {"Staging-iris", "Staging-retired", "Staging-other-tool"}
+
+
+def test_every_synthesized_stack_carries_the_model_tag_retire_looks_for(
+    synth: Synthesized,
+) -> None:
+    # Stack tags are what `cdk deploy` gives CloudFormation; resource tags do not count here.
+    artifacts = json.loads((synth.outdir / "manifest.json").read_text())["artifacts"]
+    for deployment in synth.project.deployments():
+        tags = artifacts[deployment.stack_name]["properties"].get("tags", {})
+        assert tags.get(MODEL_TAG) == deployment.model_name, deployment.stack_name
+        assert deployment.environment.tags.items() <= tags.items(), deployment.stack_name

@@ -170,6 +170,33 @@ def test_log_group_named_for_the_endpoint(synth: Synthesized, stack: str, days: 
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_log_group_is_encrypted_with_the_stacks_key_for_that_group_only(
+    synth: Synthesized, stack: str
+) -> None:
+    (env,) = (d.environment for d in synth.project.deployments() if d.stack_name == stack)
+    template = synth.templates[stack]
+    key_id, key = only(template, "AWS::KMS::Key")
+    group = only_properties(template, "AWS::Logs::LogGroup")
+    assert group["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    statements = {s.get("Sid"): s for s in key["Properties"]["KeyPolicy"]["Statement"]}
+    logs = statements["CloudWatchLogsEncryptEndpointLogs"]
+    assert logs["Principal"] == {"Service": f"logs.{env.region}.amazonaws.com"}
+    assert sorted(logs["Action"]) == [
+        "kms:Decrypt*",
+        "kms:Describe*",
+        "kms:Encrypt*",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
+    ]
+    assert logs["Condition"] == {
+        "ArnEquals": {
+            "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{env.region}:{env.account}"
+            f":log-group:{group['LogGroupName']}"
+        }
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_outputs_and_metadata(synth: Synthesized, stack: str) -> None:
     template = synth.templates[stack]
     env = stack.split("-")[0].lower()
