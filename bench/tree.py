@@ -1,0 +1,89 @@
+"""A command's whole process tree, watched: wall time, CPU time and peak memory of all of it.
+
+`make deploy-local` is many processes (the CDK CLI, node, the emulator, TorchServe's JVM and its
+Python workers), several in process groups of their own; `wait4` sees only the largest one. Here
+the tree under the command is sampled every `interval` seconds: peak memory is the largest sum of
+resident sets seen at once (so a page shared by two processes counts twice: an upper bound), CPU
+time the sum over every process seen of its last user + system time (a process that ends between
+two samples loses at most one interval of it).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+
+@dataclass(frozen=True)
+class TreeSample:
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    peak_processes: int
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _sample(root: psutil.Process, cpu: dict[int, float]) -> tuple[float, int]:
+    """Resident memory of the tree now (bytes) and its process count; updates `cpu` by pid."""
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0, 0
+    total = 0.0
+    for process in processes:
+        try:
+            with process.oneshot():
+                total += process.memory_info().rss
+                times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        cpu[process.pid] = times.user + times.system
+    return total, len(processes)
+
+
+def run(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    interval: float = 0.25,
+) -> TreeSample:
+    """Run `command` to the end, watching its tree; its output is returned, not printed."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(command), cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    root = psutil.Process(process.pid)
+    cpu: dict[int, float] = {}
+    peak = [0.0, 0]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            memory, count = _sample(root, cpu)
+            if memory > peak[0]:
+                peak[0], peak[1] = memory, count
+            done.wait(interval)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    stdout, stderr = process.communicate()
+    done.set()
+    watcher.join()
+    return TreeSample(
+        seconds=time.perf_counter() - started,
+        cpu_seconds=sum(cpu.values()),
+        peak_rss_mb=peak[0] / 2**20,
+        peak_processes=int(peak[1]),
+        returncode=process.returncode,
+        stdout=stdout.decode(errors="replace"),
+        stderr=stderr.decode(errors="replace"),
+    )
