@@ -195,6 +195,7 @@ diff: setup serve-setup ## Markdown of what the working tree changes against BAS
 	npx cdk synth --quiet --output $(DIFF_DIR)/head.out
 	$(PY) -m ops diff --base $(DIFF_DIR)/base.out --head $(DIFF_DIR)/head.out \
 		--project . --base-project $(DIFF_DIR)/base-src --fail-on-regression \
+		--evaluation-cache .cache/evaluations \
 		--base-label '$(BASE)' --head-label "$$(git rev-parse --short HEAD)+working tree" \
 		$(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT)) $(DIFF_ARGS)
 

@@ -62,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the base's source tree, for the training hyperparameters that changed",
     )
     parser.add_argument(
+        "--evaluation-cache",
+        type=Path,
+        help="a folder keeping evaluations by the sha256 of their bundles, requests and "
+        "serving code: a pair of bundles evaluated before is not evaluated again",
+    )
+    parser.add_argument(
         "--outcome",
         type=Path,
         help="write `destructive=true|false` and `regression=true|false` lines here (for "
@@ -80,7 +86,11 @@ def _models(args: argparse.Namespace) -> ModelReport | None:
     if args.project is None:
         return None
     report = model_changes(
-        base=args.base, head=args.head, project=args.project, base_project=args.base_project
+        base=args.base,
+        head=args.head,
+        project=args.project,
+        base_project=args.base_project,
+        cache=args.evaluation_cache,
     )
     evaluated = sum(1 for model in report.models if model.comparison is not None)
     print(f"diff: {evaluated} model(s) evaluated in {report.seconds:.1f} s", file=sys.stderr)
