@@ -173,9 +173,7 @@ def deploy_local(
     try:
         env = cdk_environment(handle.url)
         # only the stacks it deploys: the other environments' stacks are not built or bundled
-        timings.time(
-            "synth", lambda: synth(env, outdir, project_root=project_root, stacks=STACKS)
-        )
+        timings.time("synth", lambda: synth(env, outdir, project_root=project_root, stacks=STACKS))
         timings.time("bootstrap", lambda: bootstrap(env, outdir))
         output = timings.time("deploy", lambda: deploy(env, outdir))
         print(
