@@ -260,7 +260,10 @@ def scale_report(workdir: Path) -> list[str]:
     deployed = deploy_local.measure(workdir, SCALE_MODELS)
     run = deployed.sample
     print(f"make deploy-local, {SCALE_MODELS} generated models (one run; the whole process tree)")
-    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in deployed.steps.items())
+    steps = ", ".join(
+        f"{name} {seconds:.1f} s ({deployed.cpu_steps.get(name, float('nan')):.1f} CPU-s)"
+        for name, seconds in deployed.steps.items()
+    )
     print(f"{run.seconds:.1f} s wall, {run.cpu_seconds:.1f} CPU-s, peak {run.peak_rss_mb:.0f} MB "
           f"in {run.peak_processes} processes; {deployed.smoke_ok}/{SCALE_MODELS} smoke tests "
           f"answered\nsplit: {steps}\n", flush=True)  # fmt: skip

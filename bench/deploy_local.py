@@ -30,6 +30,18 @@ class DeployLocalResult:
     sample: tree.TreeSample
     steps: dict[str, float]
     smoke_ok: int
+    cpu_steps: dict[str, float]  # CPU seconds of the whole tree during each step
+
+
+def step_name(command: str) -> str:
+    """`cdk deploy Staging-* ...` -> deploy; `python -m ops verify ...` -> verify; the time
+    before the first command (the emulator starting) -> emulator."""
+    words = command.split()
+    if command == "before":
+        return "emulator"
+    if words[:1] == ["cdk"] and len(words) > 1:
+        return words[1]
+    return words[3] if words[:3] == ["python", "-m", "ops"] and len(words) > 3 else words[0]
 
 
 def environment() -> dict[str, str]:
@@ -67,4 +79,5 @@ def measure(workdir: Path, models: int) -> DeployLocalResult:
         )
     smoke_ok = sample.stdout.count("| ok (")
     shutil.rmtree(project, ignore_errors=True)
-    return DeployLocalResult(models, sample, steps_of(sample.stdout), smoke_ok)
+    cpu_steps = {step_name(line): cpu for line, cpu in sample.cpu_by_step}
+    return DeployLocalResult(models, sample, steps_of(sample.stdout), smoke_ok, cpu_steps)

@@ -5,7 +5,9 @@ Python workers), several in process groups of their own; `wait4` sees only the l
 the tree under the command is sampled every `interval` seconds: peak memory is the largest sum of
 resident sets seen at once (so a page shared by two processes counts twice: an upper bound), CPU
 time the sum over every process seen of its last user + system time (a process that ends between
-two samples loses at most one interval of it).
+two samples loses at most one interval of it). The command's stdout lines that start with `$ `
+(the commands it runs, as deploy-local echoes them) mark steps: `cpu_by_step` is the tree's CPU
+time from each mark to the next.
 """
 
 from __future__ import annotations
@@ -29,6 +31,24 @@ class TreeSample:
     returncode: int
     stdout: str
     stderr: str
+    cpu_by_step: tuple[tuple[str, float], ...] = ()  # ("before", ...) then each `$ ` line
+
+
+def _split(
+    marks: list[tuple[float, str]], series: list[tuple[float, float]]
+) -> tuple[tuple[str, float], ...]:
+    """CPU seconds of the tree between consecutive marks (the last one runs to the end)."""
+
+    def cpu_at(moment: float) -> float:
+        seen = [cpu for at, cpu in series if at <= moment]
+        return seen[-1] if seen else 0.0
+
+    bounds = [(0.0, "before")] + [(at, line) for at, line in marks]
+    end = series[-1][0] if series else 0.0
+    return tuple(
+        (name, max(0.0, cpu_at(bounds[i + 1][0] if i + 1 < len(bounds) else end) - cpu_at(at)))
+        for i, (at, name) in enumerate(bounds)
+    )
 
 
 def _sample(root: psutil.Process, cpu: dict[int, float]) -> tuple[float, int]:
@@ -63,21 +83,38 @@ def run(
     )
     root = psutil.Process(process.pid)
     cpu: dict[int, float] = {}
+    series: list[tuple[float, float]] = []
+    marks: list[tuple[float, str]] = []
+    lines: list[bytes] = []
     peak = [0.0, 0]
     done = threading.Event()
 
     def watch() -> None:
         while not done.is_set():
             memory, count = _sample(root, cpu)
+            series.append((time.perf_counter() - started, sum(cpu.values())))
             if memory > peak[0]:
                 peak[0], peak[1] = memory, count
             done.wait(interval)
 
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith(b"$ "):
+                marks.append((time.perf_counter() - started, line[2:].decode().strip()))
+
     watcher = threading.Thread(target=watch, daemon=True)
+    reader = threading.Thread(target=read, daemon=True)
     watcher.start()
-    stdout, stderr = process.communicate()
+    reader.start()
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    reader.join()
+    process.wait()
     done.set()
     watcher.join()
+    stdout = b"".join(lines)
     return TreeSample(
         seconds=time.perf_counter() - started,
         cpu_seconds=sum(cpu.values()),
@@ -86,4 +123,5 @@ def run(
         returncode=process.returncode,
         stdout=stdout.decode(errors="replace"),
         stderr=stderr.decode(errors="replace"),
+        cpu_by_step=_split(marks, series),
     )

@@ -144,6 +144,7 @@ def verify(
     command += ["--root", str(project_root or ROOT)]
     if smoke:
         command.append("--smoke")
+    print(f"$ python -m ops verify --stacks {stacks}{' --smoke' if smoke else ''}", flush=True)
     result = subprocess.run(
         command, cwd=ROOT, env=dict(env), capture_output=True, text=True, check=False
     )

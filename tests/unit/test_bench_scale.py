@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bench import tree
-from bench.deploy_local import steps_of
+from bench.deploy_local import step_name, steps_of
 from bench.generate import generate
 from configs.loader import load_project
 
@@ -47,12 +47,20 @@ def test_the_watcher_counts_grandchildren(tmp_path: Path) -> None:
     script = tmp_path / "spin.py"
     script.write_text(spin)
     parent = (
-        "import subprocess, sys\n"
+        "import subprocess, sys\nprint('$ spin', flush=True)\n"
         f"children = [subprocess.Popen([sys.executable, {str(script)!r}], start_new_session=True)"
         " for _ in range(2)]\n"
         "[child.wait() for child in children]\nprint('done')"
     )
     sample = tree.run([sys.executable, "-c", parent], cwd=tmp_path, env=dict(os.environ))
-    assert sample.returncode == 0 and sample.stdout.strip() == "done"
+    assert sample.returncode == 0 and sample.stdout.split() == ["$", "spin", "done"]
     assert sample.cpu_seconds >= 1.0  # two grandchildren's 0.6 CPU-s each, not only the parent's
     assert sample.peak_processes >= 3
+    (before, _), (step, spent) = sample.cpu_by_step
+    assert (before, step) == ("before", "spin") and spent >= 1.0  # charged to its step
+
+
+def test_steps_are_named_by_their_command() -> None:
+    assert step_name("before") == "emulator"
+    assert step_name("cdk deploy Staging-* --app out") == "deploy"
+    assert step_name("python -m ops verify --stacks Staging-* --smoke") == "verify"
