@@ -166,10 +166,11 @@ class _HostedModel:
     folder: Path
 
     def stop(self) -> None:
+        from ops.serving import ServeError
         from ops.serving import host as hosting
 
         # the host may be gone already (the emulator is stopping): nothing is left to unload
-        with contextlib.suppress(hosting.ServeError):
+        with contextlib.suppress(ServeError):
             hosting.remove_model(self.host, self.name)
         shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -211,7 +211,7 @@ class NamedEndpoint(sm.FakeEndpoint):
         return "EndpointName"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
