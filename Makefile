@@ -210,6 +210,7 @@ diff: setup serve-setup ## Markdown of what the working tree changes against BAS
 	$(PY) -m ops diff --base $(DIFF_DIR)/base.out --head $(DIFF_DIR)/head.out \
 		--project . --base-project $(DIFF_DIR)/base-src --fail-on-regression \
 		$(if $(TRACKING_URI),--tracking-uri '$(TRACKING_URI)') \
+		--evaluation-cache .cache/evaluations \
 		--base-label '$(BASE)' --head-label "$$(git rev-parse --short HEAD)+working tree" \
 		$(if $(DIFF_OUTPUT),--output $(DIFF_OUTPUT)) $(DIFF_ARGS)
 

@@ -2,7 +2,10 @@
 
 Prints the machine, one table for bundling (bundler cold and cache hit, the sagemaker SDK's
 `create_tar_file`, plain `tar`), one for `cdk synth`, one for what the PR diff's model section
-adds for the two example models (not in `--quick`), and the targets as PASS/FAIL lines.
+adds for the two example models (not in `--quick`), the scale scenarios (not in `--quick`:
+`make deploy-local` of 20 generated models, `make diff` of a one-model change among 50, the
+fire drill of one model; each with its split, CPU time and peak memory of its whole process
+tree), and the targets as PASS/FAIL lines.
 The figures are printed, never asserted: the exit code is 0 whatever they say, unless
 `--strict` asks for 1 when a target fails.
 """
@@ -17,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import bundling, model_diff, synth
+from bench import bundling, deploy_local, model_diff, scale, synth
 from bench.measure import Summary
 
 FULL_SIZES = [50, 500, 2000]
@@ -72,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-model-diff", action="store_true", help="leave out the PR diff's model section"
     )
+    parser.add_argument(
+        "--skip-scale",
+        action="store_true",
+        help="leave out deploy-local, the 50-model diff and the drill",
+    )
+    parser.add_argument("--only-scale", action="store_true", help="the scale scenarios only")
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: tmp)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     args = parser.parse_args(argv)
@@ -84,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"runs: {runs} (medians; peak RSS is the largest over runs)\n", flush=True)
     verdicts: list[str] = []
     try:
-        if not args.skip_bundling:
+        if not (args.skip_bundling or args.only_scale):
             verdicts += bundling_report(workdir, sizes, runs, quick=args.quick)
-        if not args.skip_synth:
+        if not (args.skip_synth or args.only_scale):
             verdicts += synth_report(workdir, models, runs)
-        if not (args.skip_model_diff or args.quick):
+        if not (args.skip_model_diff or args.quick or args.only_scale):
             verdicts += model_diff_report(workdir, runs)
+        if not (args.skip_scale or args.quick):
+            verdicts += scale_report(workdir)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -238,6 +249,72 @@ def model_diff_report(workdir: Path, runs: int) -> list[str]:
         verdict(result.added <= limit, f"the model section adds {result.added:.1f} s to the "
                 f"diff of the two example models (target <= {limit:.0f} s)")
     ]  # fmt: skip
+
+
+SCALE_MODELS = 20
+DIFF_MODELS = 50
+
+
+def scale_report(workdir: Path) -> list[str]:
+    """deploy-local of 20 models, the diff of one model among 50, the drill: one run each."""
+    deployed = deploy_local.measure(workdir, SCALE_MODELS)
+    run = deployed.sample
+    print(f"make deploy-local, {SCALE_MODELS} generated models (one run; the whole process tree)")
+    steps = ", ".join(
+        f"{name} {seconds:.1f} s ({deployed.cpu_steps.get(name, float('nan')):.1f} CPU-s)"
+        for name, seconds in deployed.steps.items()
+    )
+    print(f"{run.seconds:.1f} s wall, {run.cpu_seconds:.1f} CPU-s, peak {run.peak_rss_mb:.0f} MB "
+          f"in {run.peak_processes} processes; {deployed.smoke_ok}/{SCALE_MODELS} smoke tests "
+          f"answered\nsplit: {steps}\n", flush=True)  # fmt: skip
+    diff = scale.measure_diff(workdir, DIFF_MODELS)
+    rows = [
+        [name, f"{s.seconds:.1f}", f"{s.cpu_seconds:.1f}", f"{s.peak_rss_mb:.0f}"]
+        for name, s in (
+            ("synth, base", diff.base_synth),
+            ("synth, head", diff.head_synth),
+            ("ops diff (engine + evaluation)", diff.diff),
+            ("ops diff again (evaluations cached)", diff.cached_diff),
+        )
+    ]
+    print(f"make diff: one model retrained among {DIFF_MODELS} (one run)")
+    print(table(["what", "seconds", "cpu s", "peak MB"], rows))
+    print(f"split: two synths {diff.base_synth.seconds + diff.head_synth.seconds:.1f} s, engine "
+          f"{diff.engine_seconds:.1f} s, evaluation {diff.evaluation_seconds:.1f} s (cached: "
+          f"{diff.cached_evaluation_seconds:.1f} s)\n", flush=True)  # fmt: skip
+    drill_verdict = drill_report(workdir)
+    peak_gb = run.peak_rss_mb / 1024
+    return [
+        verdict(run.seconds <= deploy_local.TARGET_SECONDS and deployed.smoke_ok == SCALE_MODELS,
+                f"deploy-local of {SCALE_MODELS} models: {run.seconds:.1f} s, "
+                f"{deployed.smoke_ok} smoke tests answered (target <= "
+                f"{deploy_local.TARGET_SECONDS:.0f} s, all answered)"),
+        verdict(peak_gb <= deploy_local.TARGET_PEAK_GB, f"deploy-local peak memory "
+                f"{peak_gb:.1f} GB (target <= {deploy_local.TARGET_PEAK_GB:.0f} GB)"),
+        verdict(diff.total_seconds <= scale.DIFF_TARGET_SECONDS, f"make diff of one model "
+                f"among {DIFF_MODELS}: {diff.total_seconds:.1f} s (target <= "
+                f"{scale.DIFF_TARGET_SECONDS:.0f} s)"),
+        drill_verdict,
+        f"info  in CPU-seconds: deploy-local {run.cpu_seconds:.1f}, diff "
+        f"{diff.base_synth.cpu_seconds + diff.head_synth.cpu_seconds + diff.diff.cpu_seconds:.1f}",
+    ]  # fmt: skip
+
+
+def drill_report(workdir: Path) -> str:
+    """The drill's figures and its verdict; a drill that did not pass is a FAIL, not a crash."""
+    print("make drill MODEL=iris (default fault, environment and time scale; one run)")
+    try:
+        drill = scale.measure_drill(workdir)
+    except RuntimeError as error:
+        print(f"{error}\n", flush=True)
+        return verdict(False, "drill of one model: it did not pass (its timeline is above)")
+    drilled = drill.sample
+    split = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in drill.steps.items())
+    print(f"{drilled.seconds:.1f} s wall, {drilled.cpu_seconds:.1f} CPU-s, peak "
+          f"{drilled.peak_rss_mb:.0f} MB\nsplit: {split}\n", flush=True)  # fmt: skip
+    return verdict(drilled.seconds <= scale.DRILL_TARGET_SECONDS, f"drill of one model: "
+                   f"{drilled.seconds:.1f} s, {drilled.cpu_seconds:.1f} CPU-s (target <= "
+                   f"{scale.DRILL_TARGET_SECONDS:.0f} s)")  # fmt: skip
 
 
 def baseline_table(title: str, results: list[tuple[int, Summary]]) -> float:

@@ -144,6 +144,7 @@ def verify(
     command += ["--root", str(project_root or ROOT)]
     if smoke:
         command.append("--smoke")
+    print(f"$ python -m ops verify --stacks {stacks}{' --smoke' if smoke else ''}", flush=True)
     result = subprocess.run(
         command, cwd=ROOT, env=dict(env), capture_output=True, text=True, check=False
     )
@@ -172,7 +173,8 @@ def deploy_local(
         print(f"emulator: {handle.url} (pid {handle.pid})")
     try:
         env = cdk_environment(handle.url)
-        timings.time("synth", lambda: synth(env, outdir, project_root=project_root))
+        # only the stacks it deploys: the other environments' stacks are not built or bundled
+        timings.time("synth", lambda: synth(env, outdir, project_root=project_root, stacks=STACKS))
         timings.time("bootstrap", lambda: bootstrap(env, outdir))
         output = timings.time("deploy", lambda: deploy(env, outdir))
         print(

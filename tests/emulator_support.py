@@ -176,7 +176,7 @@ class FakeModelServer:
                 return
 
         self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.invocations_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/invocations"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.stopped = False
 

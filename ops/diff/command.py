@@ -70,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the project's .cache/mlflow/mlflow.db if present; nothing over the network)",
     )
     parser.add_argument(
+        "--evaluation-cache",
+        type=Path,
+        help="a folder keeping evaluations by the sha256 of their bundles, requests and "
+        "serving code: a pair of bundles evaluated before is not evaluated again",
+    )
+    parser.add_argument(
         "--outcome",
         type=Path,
         help="write `destructive=true|false` and `regression=true|false` lines here (for "
@@ -88,7 +94,11 @@ def _models(args: argparse.Namespace) -> ModelReport | None:
     if args.project is None:
         return None
     report = model_changes(
-        base=args.base, head=args.head, project=args.project, base_project=args.base_project
+        base=args.base,
+        head=args.head,
+        project=args.project,
+        base_project=args.base_project,
+        cache=args.evaluation_cache,
     )
     evaluated = sum(1 for model in report.models if model.comparison is not None)
     print(f"diff: {evaluated} model(s) evaluated in {report.seconds:.1f} s", file=sys.stderr)

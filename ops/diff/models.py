@@ -5,11 +5,13 @@ size, the assembly holds `asset.<sha256>.tar.gz`); the evaluation set and the qu
 from the head's source tree, so both bundles answer the same requests and the head's bar
 judges both; the training hyperparameters come from each side's `config.yaml`. A model whose
 bundle is the same on both sides is not evaluated; its base and head bundles are evaluated side
-by side, each in its own fresh process (`ops.evaluation`).
+by side, each in its own fresh process (`ops.evaluation`), unless the same pair was evaluated
+before and kept in the evaluation cache (`ops.evaluation.cache`).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +21,7 @@ import yaml
 
 from configs.evaluation import SetError, read_set
 from configs.loader import MODEL_CONFIG, ModelSource, load_project
+from ops.evaluation.cache import cached
 from ops.evaluation.compare import (
     Comparison,
     EvaluationError,
@@ -179,8 +182,10 @@ def model_changes(
     project: Path,
     base_project: Path | None = None,
     venv: Path = SERVE_VENV,
+    cache: Path | None = None,
 ) -> ModelReport:
-    """Every model that changed between two assemblies, evaluated where it has a set.
+    """Every model that changed between two assemblies, evaluated where it has a set (or its
+    evaluation taken from `cache`, a folder, when the same bundles were evaluated before).
 
     Raises:
         ConfigError: the head's configs do not load.
@@ -214,7 +219,8 @@ def model_changes(
         if section is None or not jobs:
             models.append(change)
             continue
-        answers = side_by_side(jobs, venv=venv)
+        evaluate = functools.partial(side_by_side, jobs, venv=venv)
+        answers, _ = cached(jobs, venv=venv, directory=cache, evaluate=evaluate)
         base_answers = answers[0] if len(answers) == 2 else None
         comparison = compare(section, base=base_answers, head=answers[-1])
         failures = tuple(gate_failures(section.quality, comparison))

@@ -38,7 +38,8 @@ from ops.drill.timeline import Recorder, Timeline
 from ops.drill.traffic import Traffic
 from ops.drill.verdict import judge, passed
 
-# Model servers the emulator may run at once: the old fleet, the faulty and the good version.
+# Models the emulator keeps loaded at once (on one TorchServe): the old fleet, the faulty and
+# the good version.
 MODEL_SERVERS = 3
 # Requests a second: enough that the 10 % canary of an endpoint gets a few each alarm period;
 # fewer while a new fleet starts, which no request reaches and which then starts sooner.

@@ -10,6 +10,8 @@ model has loaded), `invoke` (`POST /invocations`) and `stop` (the whole process 
 
 - `toolkit`: the inference toolkit in `.venv-serve`, configured for one private TorchServe.
 - `server`: one server's life over a bundle: start, wait, invoke, stop.
+- `host`: one TorchServe hosting many bundles (the toolkit's multi-model mode), models added and
+  removed through TorchServe's management API; what the emulator serves endpoints with.
 """
 
 from ops.serving.server import (

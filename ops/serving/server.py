@@ -195,10 +195,10 @@ def ping(server: Server, *, timeout: float = 2.0) -> bool:
         return False
 
 
-def _model_ready(server: Server) -> bool:
+def _model_ready(server: Server, model: str) -> bool:
     """TorchServe answers /ping before the worker has run model_fn; its model API knows."""
     try:
-        with urllib.request.urlopen(f"{server.url}/models/model", timeout=2.0) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{server.url}/models/{model}", timeout=2.0) as response:  # noqa: S310
             described = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -206,8 +206,11 @@ def _model_ready(server: Server) -> bool:
     return any(worker.get("status") == "READY" for worker in workers)
 
 
-def wait_ready(server: Server, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Block until `/ping` says healthy and the model has loaded.
+def wait_ready(
+    server: Server, *, timeout: float = DEFAULT_TIMEOUT, model: str | None = "model"
+) -> None:
+    """Block until `/ping` says healthy and `model` has loaded (None: a server with no model
+    yet, as a multi-model host starts).
 
     Raises:
         ServeError: the server exited, or was not ready within `timeout` seconds; the message
@@ -219,7 +222,7 @@ def wait_ready(server: Server, *, timeout: float = DEFAULT_TIMEOUT) -> None:
             raise ServeError(
                 f"the server exited with code {server.process.returncode}:\n{server.log_tail()}"
             )
-        if ping(server) and _model_ready(server):
+        if ping(server) and (model is None or _model_ready(server, model)):
             return
         time.sleep(0.5)
     raise ServeError(f"the server was not ready after {timeout:.0f} s:\n{server.log_tail()}")

@@ -37,7 +37,7 @@ SCALE = 600.0
 
 
 class StandInServer:
-    url = "http://127.0.0.1:9"
+    invocations_url = "http://127.0.0.1:9/invocations"
 
     def __init__(self, archive: Path) -> None:
         self.archive = archive.read_bytes()

@@ -16,7 +16,7 @@ from ops.emulator.extensions import runtime
 
 
 class Server:
-    url = "http://127.0.0.1:9"
+    invocations_url = "http://127.0.0.1:9/invocations"
 
     def __init__(self) -> None:
         self.stopped = False

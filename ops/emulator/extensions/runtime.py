@@ -3,14 +3,21 @@
 Stock moto answers every InvokeEndpoint with canned text. Here the emulator looks the endpoint
 up the way SageMaker does (Endpoint -> EndpointConfig production variant -> Model ->
 `ModelDataUrl`), reads that model.tar.gz from its own S3, and forwards the request to the local
-serving stack (`ops.serving`: SageMaker's PyTorch inference toolkit) started for that archive.
-Servers start on the first request for an archive and are reused; at most
-`EMULATOR_MODEL_SERVERS` (default 1) run at once, least recently used first out, so twenty
-endpoints do not mean twenty JVMs on a small machine.
+serving stack (`ops.serving`: SageMaker's PyTorch inference toolkit) loaded with that archive.
+
+A model is loaded when its endpoint is created (as SageMaker starts the container before the
+endpoint is InService), or on the first request for an archive, and is reused by every request
+and every endpoint that serves the same archive with the same environment. Models with the same
+container environment share one TorchServe (`ops.serving.host`: the toolkit's multi-model mode),
+each in its own worker process with its own extracted archive and handlers: a JVM start per
+environment, not per endpoint. At most `EMULATOR_MODEL_SERVERS` models are loaded at once
+(default: as many as half the memory available at start holds, at `MODEL_MB` each), least
+recently used first out; at most `LOADING_AT_ONCE` load at the same time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,8 +48,15 @@ START_WAIT_S = 300.0
 STOP_WAIT_S = 45.0
 
 
+# Resident memory a loaded model costs (its worker: Python, torch, the toolkit; measured
+# ~230 MB for the example models), for the default bound on models loaded at once.
+MODEL_MB = 300
+# Models that load at the same time: each load is a Python worker importing torch, CPU-bound.
+LOADING_AT_ONCE = max(1, min(4, os.cpu_count() or 1))
+
+
 class ModelServer(Protocol):
-    url: str
+    invocations_url: str
 
     def stop(self) -> None: ...
 
@@ -142,33 +156,41 @@ class ServerPool:
 
 
 @dataclass
-class _ServeHandle:
-    """An `ops.serving.Server` that is ready for requests."""
+class _HostedModel:
+    """A model loaded on a shared TorchServe (`ops.serving.host`); `stop` unloads it and removes
+    the archive's folder (the pool's copy of the S3 object)."""
 
-    server: Any
-    url: str
+    host: Any
+    name: str
+    invocations_url: str
     folder: Path
 
     def stop(self) -> None:
-        from ops import serving as serve
+        from ops.serving import ServeError
+        from ops.serving import host as hosting
 
-        serve.stop(self.server)
-        _note(self.server.process.pid, running=False)
+        # the host may be gone already (the emulator is stopping): nothing is left to unload
+        with contextlib.suppress(ServeError):
+            hosting.remove_model(self.host, self.name)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-# Each model server's process group, noted in a file beside the emulator's state file, so that
+# Each TorchServe's process group, noted in a file beside the emulator's state file, so that
 # `ops.emulator.stop` can end any the emulator did not (it was killed, or stopping took longer
 # than it waited): model servers run in process groups of their own.
 _record: Path | None = None
 _record_lock = threading.Lock()
+# Whether creating an endpoint loads its model at once (the emulator's server turns it on;
+# in-process tests that create endpoints start no model server they did not ask for).
+_warm = False
 
 
-def configure(*, record: Path) -> None:
-    """Where to note the model servers' process groups (the emulator's server sets this)."""
-    global _record
+def configure(*, record: Path, warm: bool = True) -> None:
+    """Where to note the model servers' process groups, and whether endpoints load their model
+    when created (the emulator's server sets both)."""
+    global _record, _warm
     record.unlink(missing_ok=True)
-    _record = record
+    _record, _warm = record, warm
 
 
 def _note(pid: int, *, running: bool) -> None:
@@ -183,24 +205,81 @@ def _note(pid: int, *, running: bool) -> None:
         _record.write_text("".join(f"{p}\n" for p in sorted(noted)))
 
 
-def start_model_server(archive: Path, environment: dict[str, str]) -> ModelServer:
-    """Start SageMaker's PyTorch serving stack for `archive` on a free loopback port and wait
-    until it is healthy, as SageMaker waits before an endpoint goes InService."""
-    from ops import serving as serve  # the local serving stack; imported late
+class _Hosts:
+    """One TorchServe per container environment, started on first need, stopped at shutdown."""
 
-    server = serve.start(
-        archive,
-        entry_point=environment.get("SAGEMAKER_PROGRAM", "inference.py"),
-        environment=environment,
-    )
-    _note(server.process.pid, running=True)
+    def __init__(self) -> None:
+        self._hosts: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self.loading = threading.BoundedSemaphore(LOADING_AT_ONCE)
+
+    def host_for(self, environment: dict[str, str]) -> Any:
+        from ops.serving import host as hosting  # the local serving stack; imported late
+
+        key = json.dumps(environment, sort_keys=True)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the emulator is stopping")
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            host = self._hosts.get(key)
+            if host is None or host.server.process.poll() is not None:
+                host = hosting.start_host(environment=environment)
+                _note(host.server.process.pid, running=True)
+                with self._lock:
+                    self._hosts[key] = host
+                    closed = self._closed
+                if closed:
+                    self._stop(host)
+                    raise RuntimeError("the emulator is stopping")
+        return host
+
+    def _stop(self, host: Any) -> None:
+        from ops.serving import host as hosting
+
+        hosting.stop_host(host)
+        _note(host.server.process.pid, running=False)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self._closed = True
+            hosts = list(self._hosts.values())
+            self._hosts.clear()
+        threads = [threading.Thread(target=self._stop, args=(h,), daemon=True) for h in hosts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(STOP_WAIT_S)
+
+
+_hosts = _Hosts()
+
+
+def start_model_server(archive: Path, environment: dict[str, str]) -> ModelServer:
+    """Load `archive` with SageMaker's PyTorch serving stack, on the TorchServe of its container
+    environment, and wait until its worker has run `model_fn`, as SageMaker waits for the
+    container's health check before an endpoint goes InService."""
+    from ops.serving import host as hosting  # the local serving stack; imported late
+
+    host = _hosts.host_for(environment)
+    name = f"m{hashlib.sha256(archive.read_bytes()).hexdigest()[:16]}"
+    with _hosts.loading:
+        hosting.add_model(host, name, archive)
+    return _HostedModel(host, name, hosting.invocations_url(host, name), archive.parent)
+
+
+def model_limit() -> int:
+    """`EMULATOR_MODEL_SERVERS`, or as many models as half the available memory holds."""
+    configured = os.environ.get("EMULATOR_MODEL_SERVERS")
+    if configured:
+        return max(1, int(configured))
     try:
-        serve.wait_ready(server)
-    except BaseException:
-        serve.stop(server)
-        _note(server.process.pid, running=False)
-        raise
-    return _ServeHandle(server, server.url, archive.parent)
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 1
+    return max(1, int(available / 2 / (MODEL_MB * 2**20)))
 
 
 _pool: ServerPool | None = None
@@ -209,15 +288,15 @@ _pool: ServerPool | None = None
 def pool() -> ServerPool:
     global _pool
     if _pool is None:
-        limit = int(os.environ.get("EMULATOR_MODEL_SERVERS", "1"))
         work_dir = Path(tempfile.mkdtemp(prefix="emulator-models-"))
-        _pool = ServerPool(limit, work_dir)
+        _pool = ServerPool(model_limit(), work_dir)
     return _pool
 
 
 def shutdown() -> None:
     if _pool is not None:
         _pool.stop_all()
+    _hosts.stop_all()
 
 
 def _fleet(backend: Any, config_name: str) -> tuple[str, dict[str, Any]]:
@@ -270,9 +349,27 @@ def provision(account_id: str, region: str, config_name: str) -> None:
     pool().server_for(archive, dict(container.get("Environment") or {}))
 
 
+def warm(account_id: str, region: str, config_name: str) -> None:
+    """Load an EndpointConfig's model in the background, as SageMaker starts an endpoint's
+    container at CreateEndpoint. The endpoint shows InService at once here (moto's); a request
+    that arrives while its model loads waits for it, and a model that fails to load fails that
+    request with the reason (`ModelError`), as an endpoint whose container never gets healthy
+    fails to create in SageMaker (what the emulator does not imitate: the endpoint stays
+    InService)."""
+
+    if not _warm:
+        return
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # the request that needs the model reports it
+            provision(account_id, region, config_name)
+
+    threading.Thread(target=load, name=f"warm {config_name}", daemon=True).start()
+
+
 def invoke(server: ModelServer, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
     request = urllib.request.Request(  # noqa: S310 - a loopback URL we started
-        f"{server.url}/invocations",
+        server.invocations_url,
         data=body,
         method="POST",
         headers={"Content-Type": content_type, "Accept": accept},

@@ -227,6 +227,23 @@ class NamedEndpoint(sm.FakeEndpoint):
         return "EndpointName"
 
     @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> sm.FakeEndpoint:
+        """CreateEndpoint, then its model loads in the background (`runtime.warm`): SageMaker
+        starts the container when the endpoint is created, not at its first request."""
+        endpoint = super().create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        runtime.warm(account_id, region_name, endpoint.endpoint_config_name)
+        return endpoint
+
+    @classmethod
     def update_from_cloudformation_json(
         cls,
         original_resource: sm.FakeEndpoint,
