@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import ArnFormat, Duration, FileAssetPackaging, Fn, Stack, Stage
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -207,7 +208,9 @@ class DataQualityMonitor(Construct):
             monitoring_schedule_name=self.schedule_name,
             endpoint_name=endpoint_name,
             monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
-                monitoring_job_definition_name=_name_of(self.job_definition.attr_job_definition_arn),
+                monitoring_job_definition_name=_name_of(
+                    self.job_definition.attr_job_definition_arn
+                ),
                 monitoring_type="DataQuality",
                 schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
                     schedule_expression=config.cron
@@ -351,7 +354,7 @@ class DataQualityMonitor(Construct):
     def _execution_rules(self, topic: sns.ITopic) -> list[events.Rule]:
         page = targets.SnsTopic(topic)
         schedule_arn = self.schedule.attr_monitoring_schedule_arn
-        outcomes = {
+        outcomes: dict[str, tuple[str, dict[str, Any]]] = {
             "ExecutionViolations": (
                 "finds constraint violations",
                 {"ExitMessage": [{"prefix": "CompletedWithViolations"}]},
