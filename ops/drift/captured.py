@@ -13,8 +13,8 @@ the payload:
 - anything else (`application/x-npy`, ...) is counted as skipped, not guessed at.
 
 Columns of unnamed rows are `_c0`, `_c1`, ..., as Model Monitor names the columns of a CSV
-without a header. Values are numbers where they parse as numbers, otherwise strings; an
-empty CSV field is missing (None).
+without a header. Values stay as the request had them (CSV cells as text, JSON values as
+decoded): `bundler.baseline.Dataset` types them, the same way it typed the baseline's data.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Value = float | str | None
-Row = dict[str, Value]
+Row = dict[str, object]
 
 CSV_TYPES = frozenset({"text/csv"})
 JSON_TYPES = frozenset({"application/json"})
@@ -68,19 +67,9 @@ def decoded(side: Mapping[str, Any]) -> bytes:
     raise CaptureFormatError(f"unknown encoding {side.get('encoding')!r}")
 
 
-def _value(text: str) -> Value:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
 def csv_rows(text: str) -> list[Row]:
     return [
-        {f"_c{i}": _value(cell) for i, cell in enumerate(cells)}
+        {f"_c{i}": cell for i, cell in enumerate(cells)}
         for cells in csv.reader(io.StringIO(text))
         if cells
     ]
@@ -94,22 +83,12 @@ def _flat(values: Iterable[Any]) -> Iterator[Any]:
             yield value
 
 
-def _json_value(value: Any) -> Value:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    return json.dumps(value, sort_keys=True)
-
-
 def _row(instance: Any) -> Row:
     if isinstance(instance, Mapping):
-        return {str(name): _json_value(value) for name, value in instance.items()}
+        return {str(name): value for name, value in instance.items()}
     if isinstance(instance, list):
-        return {f"_c{i}": _json_value(value) for i, value in enumerate(_flat(instance))}
-    return {"_c0": _json_value(instance)}
+        return {f"_c{i}": value for i, value in enumerate(_flat(instance))}
+    return {"_c0": instance}
 
 
 def json_rows(document: Any) -> list[Row]:

@@ -262,6 +262,6 @@ def test_invoke_endpoint_writes_documented_records_to_s3(
         parsed = captured.read_s3(
             s3, destination="s3://bucket/data-capture", endpoint="staging-iris"
         )
-        assert [row["_c0"] for row in parsed.rows] == [1.0, 3.0, 5.0]
+        assert [row["_c0"] for row in parsed.rows] == [1.0, 3.0, 5.0]  # JSON values as sent
         assert parsed.records == 3 and parsed.objects == len(keys)
         runtime.shutdown()
