@@ -13,6 +13,7 @@ from collections.abc import Callable
 from configs.alarms import MAX_ROLLBACK_ALARMS
 from configs.base import Finding
 from configs.evaluation import METRICS, metric_kind
+from configs.monitoring import monitoring_findings
 from configs.rollout import capacity_problems, planned_wait
 from configs.sections import ModelSections
 
@@ -350,6 +351,10 @@ def autoscaling_holds_instance_counts(spec: ModelSections) -> list[Finding]:
     ]
 
 
+def monitoring_is_complete(spec: ModelSections) -> list[Finding]:
+    return monitoring_findings(spec.monitoring.data_quality, spec.data_capture)
+
+
 # In the order their findings are reported.
 RULES: tuple[Rule, ...] = (
     training_has_quality_bar,
@@ -372,6 +377,7 @@ RULES: tuple[Rule, ...] = (
     time_limit_exceeds_waits,
     rollback_alarms_within_limit,
     autoscaling_holds_instance_counts,
+    monitoring_is_complete,
 )
 
 

@@ -15,6 +15,7 @@ from configs.alarms import Alarms
 from configs.artifact import Artifact, Framework
 from configs.base import NAME_PATTERN, Strict
 from configs.evaluation import Evaluation
+from configs.monitoring import Monitoring
 from configs.rollout import Rollout
 from configs.serving import (
     DEFAULT_VARIANT,
@@ -58,6 +59,11 @@ class ModelSections(Strict):
     alarms: Alarms = Alarms()
     autoscaling: Autoscaling = Autoscaling()
     data_capture: DataCapture = DataCapture()
+    monitoring: Monitoring = Field(
+        default_factory=Monitoring,
+        description="Drift monitoring of the endpoint: monitoring.data_quality checks captured "
+        "requests against a baseline built at synth from the training data.",
+    )
     dashboard: Dashboard = Dashboard()
     quality: Quality | None = Field(
         None, description="Held-out metric and threshold a trained model must clear to ship."
