@@ -16,6 +16,7 @@ from pathlib import Path
 from aws_cdk import App
 
 from bundler import Bundle, BundleSpec, build
+from bundler.baseline import Baseline, BaselineError, build_baseline
 from bundler.staging import stage
 from bundler.training_code import training_code_spec as training_code_layout
 from configs.errors import ConfigError, Problem
@@ -230,6 +231,32 @@ def _training(
     return TrainingBuild(code=code, training_image=image, definition=definition)
 
 
+def _monitoring(
+    deployment: Deployment, images: ImageResolver, cache_dir: Path
+) -> tuple[Baseline, str] | Problem | None:
+    """The drift baseline (built once per input, cached) and Model Monitor's image, when the
+    deployment monitors data quality; a Problem when the data cannot be read as a table."""
+    quality = deployment.spec.monitoring.data_quality
+    if not quality.enabled or quality.data is None:
+        return None
+    where = deployment.source.folder / MODEL_CONFIG
+    try:
+        baseline = build_baseline(
+            data=deployment.source.folder / quality.data,
+            features=quality.features,
+            drift_threshold=quality.drift_threshold,
+            cache_dir=cache_dir,
+        )
+        image = images.monitor_image(deployment.environment.region)
+    except (BaselineError, OSError) as error:
+        fix = "give a CSV file with a header row naming the features, one row per example"
+        return Problem(where, "monitoring.data_quality.data", str(error), fix)
+    except ImageLookupError as error:
+        fix = "monitor in a region Model Monitor runs in, or turn monitoring off"
+        return Problem(where, "monitoring.data_quality", str(error), fix)
+    return baseline, image
+
+
 def add_stacks(
     app: App, project: Project, *, cache_dir: Path, selection: Sequence[str] = ()
 ) -> Built:
@@ -271,6 +298,10 @@ def add_stacks(
         except ImageLookupError as error:
             problems.append(_no_image(deployment, error))
             continue
+        monitoring = _monitoring(deployment, images, cache_dir)
+        if isinstance(monitoring, Problem):
+            problems.append(monitoring)
+            continue
         stacks[deployment.stack_name] = ModelStack(
             app,
             deployment.stack_name,
@@ -287,6 +318,7 @@ def add_stacks(
                 cache_dir=cache_dir,
                 built=training_code,
             ),
+            monitoring=monitoring,
         )
     memo.save()
     if problems:

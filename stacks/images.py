@@ -43,6 +43,19 @@ def sdk_image_uri(
     return uri
 
 
+@functools.cache
+def sdk_monitor_image_uri(region: str) -> str:
+    """The SDK's table of Model Monitor analyzer images: one ECR account per region."""
+    without_telemetry()
+    from sagemaker.core import image_uris
+
+    try:
+        uri: str = image_uris.retrieve(framework="model-monitor", region=region)
+    except (ValueError, KeyError) as error:
+        raise ImageLookupError(str(error).strip()) from error
+    return uri
+
+
 class ImageResolver:
     """Looks up PyTorch image URIs, once per distinct question, remembered in `memo`."""
 
@@ -59,6 +72,11 @@ class ImageResolver:
             "|".join(key),
             lambda: sdk_image_uri(pytorch_version, python_version, region, instance_type),
         )
+
+    def monitor_image(self, region: str) -> str:
+        """Model Monitor's analyzer image (the prebuilt data-quality container) in `region`."""
+        key = (self.sdk_version, "model-monitor", region)
+        return self.memo.remember("|".join(key), lambda: sdk_monitor_image_uri(region))
 
     def training_image(
         self, pytorch_version: str, python_version: str, region: str, instance_type: str

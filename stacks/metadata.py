@@ -9,6 +9,9 @@ nowhere else, so a key or a field is named once. No CDK import: `ops` may import
   size). The sha256 is also the CDK asset hash, so `cdk.out/asset.<sha256>.tar.gz` is the archive.
 - `ModelArtifact`: where the endpoint's own model comes from (config `artifact.source`).
 - `ModelVariants`: each variant's kind (production or shadow), model and archive digest.
+- `ModelMonitoring` (only when data-quality monitoring is on): the monitoring schedule's name
+  and cron expression, the drift threshold, the monitored features in request order, and the
+  baseline's statistics.json and constraints.json as file names in the cloud assembly.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 BUNDLE = "ModelBundle"
 ARTIFACT = "ModelArtifact"
 VARIANTS = "ModelVariants"
+MONITORING = "ModelMonitoring"
 
 
 @dataclass(frozen=True)
@@ -40,18 +44,48 @@ class BundleRecord:
         }
 
 
+@dataclass(frozen=True)
+class MonitoringRecord:
+    """`Metadata.ModelMonitoring`: what a local drift check needs to act as the schedule does.
+
+    `statistics` and `constraints` are file names in the cloud assembly (cdk.out), the baseline
+    assets; `features` are in the order a request lists its values.
+    """
+
+    schedule_name: str
+    schedule: str
+    drift_threshold: float
+    features: tuple[str, ...]
+    statistics: str
+    constraints: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schedule_name": self.schedule_name,
+            "schedule": self.schedule,
+            "drift_threshold": self.drift_threshold,
+            "features": list(self.features),
+            "statistics": self.statistics,
+            "constraints": self.constraints,
+        }
+
+
 def stack_metadata(
     *,
     bundle: BundleRecord,
     artifact: Mapping[str, str],
     variants: Mapping[str, Mapping[str, str]],
+    monitoring: MonitoringRecord | None = None,
 ) -> dict[str, Any]:
     """The template `Metadata` a model stack writes (key order is part of the template bytes)."""
-    return {
+    metadata = {
         BUNDLE: bundle.to_json(),
         ARTIFACT: dict(artifact),
         VARIANTS: {name: dict(served) for name, served in variants.items()},
     }
+    if monitoring is not None:
+        metadata[MONITORING] = monitoring.to_json()
+    return metadata
 
 
 def _entry(template: Any, key: str) -> Mapping[str, Any]:
@@ -91,3 +125,23 @@ def read_variants(template: Any) -> dict[str, dict[str, str]]:
         for name, served in _entry(template, VARIANTS).items()
         if isinstance(served, Mapping)
     }
+
+
+def read_monitoring(template: Any) -> MonitoringRecord | None:
+    """The `ModelMonitoring` entry, or None when monitoring is off or the entry is malformed."""
+    entry = _entry(template, MONITORING)
+    texts = [entry.get(k) for k in ("schedule_name", "schedule", "statistics", "constraints")]
+    threshold, features = entry.get("drift_threshold"), entry.get("features")
+    if not all(isinstance(v, str) for v in texts) or not isinstance(features, list):
+        return None
+    if not isinstance(threshold, int | float) or isinstance(threshold, bool):
+        return None
+    name, schedule, statistics, constraints = (str(v) for v in texts)
+    return MonitoringRecord(
+        schedule_name=name,
+        schedule=schedule,
+        drift_threshold=float(threshold),
+        features=tuple(str(f) for f in features),
+        statistics=statistics,
+        constraints=constraints,
+    )

@@ -13,11 +13,15 @@ from bundler import Bundle
 from configs.artifact import Artifact
 from configs.loader import Deployment
 from configs.serving import VariantSource
-from stacks.metadata import BundleRecord, stack_metadata
+from stacks.metadata import BundleRecord, MonitoringRecord, stack_metadata
 
 
 def model_stack_metadata(
-    *, deployment: Deployment, bundle: Bundle, variant_bundles: Mapping[str, Bundle]
+    *,
+    deployment: Deployment,
+    bundle: Bundle,
+    variant_bundles: Mapping[str, Bundle],
+    monitoring: MonitoringRecord | None = None,
 ) -> dict[str, Any]:
     """The template `Metadata` of one model stack.
 
@@ -25,6 +29,7 @@ def model_stack_metadata(
         deployment: the model and environment.
         bundle: the model's own bundle.
         variant_bundles: bundles of other models that variants serve, by model name.
+        monitoring: the drift monitoring record, when monitoring is on.
     """
     spec = deployment.spec
     return stack_metadata(
@@ -43,6 +48,7 @@ def model_stack_metadata(
             )
             for name, v in variants.items()
         },
+        monitoring=monitoring,
     )
 
 

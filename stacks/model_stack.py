@@ -14,6 +14,7 @@ from aws_cdk import Environment as CdkEnvironment
 from constructs import Construct
 
 from bundler import Bundle
+from bundler.baseline import Baseline
 from configs.loader import Deployment
 from stacks.constructs.alarms import AlarmedVariant, EndpointAlarms
 from stacks.constructs.artifact_storage import ArtifactStorage
@@ -21,6 +22,7 @@ from stacks.constructs.autoscaling import VariantAutoscaling
 from stacks.constructs.bundle_asset import BundleAsset
 from stacks.constructs.dashboard import EndpointDashboard
 from stacks.constructs.data_capture import DataCapture
+from stacks.constructs.data_quality_monitor import DataQualityMonitor
 from stacks.constructs.encryption_key import EncryptionKey
 from stacks.constructs.endpoint import ModelEndpoint
 from stacks.constructs.endpoint_logs import EndpointLogGroup
@@ -36,9 +38,9 @@ from stacks.model_metadata import model_stack_metadata
 
 class ModelStack(Stack):
     """Artifact storage, the bundle asset, the execution role, the Models and their Endpoint,
-    the rollout policy with its rollback alarms, paging, autoscaling, data capture, dashboard,
-    and the training pipeline with its model registry (and its MLflow tracking server when the
-    environment tracks runs).
+    the rollout policy with its rollback alarms, paging, autoscaling, data capture with its
+    drift monitoring, dashboard, and the training pipeline with its model registry (and its
+    MLflow tracking server when the environment tracks runs).
 
     Args:
         deployment: the model and environment, resolved from config.
@@ -46,6 +48,7 @@ class ModelStack(Stack):
         image_uri: the serving image.
         variant_models: bundles of other models that variants serve, by model name.
         training: the training pipeline's code, image and definition; None: no pipeline.
+        monitoring: the drift baseline and Model Monitor's image; None: no monitoring.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class ModelStack(Stack):
         image_uri: str,
         variant_models: Mapping[str, VariantModel] | None = None,
         training: TrainingBuild | None = None,
+        monitoring: tuple[Baseline, str] | None = None,
         **kwargs: Any,
     ) -> None:
         env = deployment.environment
@@ -183,6 +187,24 @@ class ModelStack(Stack):
             endpoint.endpoint.node.add_dependency(alarm)
         alarms.grant_describe_rollback_alarms(role.role)
 
+        monitor = (
+            None
+            if monitoring is None
+            else DataQualityMonitor(
+                self,
+                "DataQuality",
+                endpoint_name=deployment.endpoint_name,
+                endpoint=endpoint.endpoint,
+                config=spec.monitoring.data_quality,
+                baseline=monitoring[0],
+                image_uri=monitoring[1],
+                bucket=storage.bucket,
+                capture_prefix=f"data-capture/{deployment.endpoint_name}",
+                key=encryption.key,
+                topic=paging.topic,
+            )
+        )
+
         if spec.autoscaling.enabled:
             for name, v in production.items():
                 if v.serverless is None:
@@ -224,6 +246,7 @@ class ModelStack(Stack):
             deployment=deployment,
             bundle=bundle,
             variant_bundles={name: other.bundle for name, other in others.items()},
+            monitoring=monitor.record() if monitor else None,
         )
         for key, value in {**env.tags, "model": deployment.model_name}.items():
             Tags.of(self).add(key, value)
@@ -234,3 +257,4 @@ class ModelStack(Stack):
         self.alarms = alarms
         self.paging = paging
         self.key = encryption.key
+        self.monitor = monitor

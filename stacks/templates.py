@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stacks.metadata import BundleRecord, read_bundle
+from stacks.metadata import BundleRecord, MonitoringRecord, read_bundle, read_monitoring
 
 
 def resources_of(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -61,6 +61,11 @@ class StackTemplate:
     def bundle(self) -> BundleRecord | None:
         """The model bundle the stack deploys (`Metadata.ModelBundle`), if it is a model stack."""
         return read_bundle(self.template)
+
+    @property
+    def monitoring(self) -> MonitoringRecord | None:
+        """The drift monitoring the stack sets up (`Metadata.ModelMonitoring`), if any."""
+        return read_monitoring(self.template)
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return resources_of(self.template, kind)

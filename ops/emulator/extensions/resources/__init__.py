@@ -23,6 +23,10 @@ from ops.emulator.extensions.resources.application_autoscaling import (
 from ops.emulator.extensions.resources.cloudwatch import CfnAlarm
 from ops.emulator.extensions.resources.kms import TaggedKey
 from ops.emulator.extensions.resources.mlflow import CfnMlflowTrackingServer
+from ops.emulator.extensions.resources.monitoring import (
+    CfnDataQualityJobDefinition,
+    CfnMonitoringSchedule,
+)
 from ops.emulator.extensions.resources.s3 import CfnBucketPolicy
 from ops.emulator.extensions.resources.sagemaker import (
     CfnModelPackageGroup,
@@ -44,6 +48,8 @@ MODELS: tuple[type[CloudFormationModel], ...] = (
     CfnModelPackageGroup,
     CfnPipeline,
     CfnMlflowTrackingServer,
+    CfnDataQualityJobDefinition,
+    CfnMonitoringSchedule,
     NamedModel,
     NamedEndpointConfig,
     NamedEndpoint,
