@@ -7,9 +7,10 @@ the baseline at synth (`bundler.baseline`), compare them with the deployed basel
 
 Columns: a captured request carries its features by position (`_c0`, `_c1`, ... as Model
 Monitor names the columns of headerless CSV) or by name (JSON objects). Positional columns are
-given the baseline's feature names in the baseline's order, which the config declares as "the
-order a request lists them"; a request with more values than the baseline has features keeps
-the extra positions as `_c<n>`, which the check reports as extra columns.
+given the monitored features' names in the order the config declares as "the order a request
+lists them" (the stack's metadata carries it; the baseline's order otherwise); a request with
+more values than there are features keeps the extra positions as `_c<n>`, which the check
+reports as extra columns.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Target:
         destination: the serving EndpointConfig's `DataCaptureConfig.DestinationS3Uri`.
         statistics / constraints: the baseline files in the cloud assembly.
         schedule: the MonitoringSchedule's name (a metric dimension).
+        features: the monitored features in the order a request lists them (empty: the
+            baseline's order).
     """
 
     stack: str
@@ -48,6 +51,7 @@ class Target:
     destination: str
     statistics: Path
     constraints: Path
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def run(
         )
     baseline = json.loads(target.statistics.read_text())
     constraints = json.loads(target.constraints.read_text())
-    features = [feature["name"] for feature in baseline["features"]]
+    features = list(target.features) or [feature["name"] for feature in baseline["features"]]
     rows = named(parsed.rows, features)
     dataset = Dataset.from_records(rows, names=_columns(rows, features))
     current = compute_statistics(dataset)

@@ -1,8 +1,9 @@
 """What `ops drift` checks, found from the config, the cloud assembly and the emulator.
 
 The stack comes from the config (model and environment); its template in the cloud assembly
-says which endpoint and monitoring schedule it deploys and, in its metadata, which baseline
-files were built for it at synth (they sit in the assembly as assets); the emulator says where
+says which endpoint it deploys and, in its `ModelMonitoring` metadata, the monitoring
+schedule's name, the features in request order and the baseline files built for it at synth
+(they sit in the assembly as assets); the emulator says where
 the endpoint's serving EndpointConfig captures data (`DataCaptureConfig.DestinationS3Uri`,
 resolved as deployed). Each thing that can be missing fails with what to do about it.
 """
@@ -20,7 +21,6 @@ from ops.drift.check import Target
 from stacks.templates import StackTemplate, properties, read_assembly
 
 ENDPOINT = "AWS::SageMaker::Endpoint"
-SCHEDULE = "AWS::SageMaker::MonitoringSchedule"
 
 
 class DriftInputError(ValueError):
@@ -60,24 +60,9 @@ def stack_template(assembly: Path, name: str) -> StackTemplate:
     raise DriftInputError(f"{assembly} has no stack {name}; synthesize and deploy it first")
 
 
-def read_baseline(template: dict[str, Any]) -> Any:
-    """Placeholder until the metadata contract names the baseline files."""
-    return None
-
-
 def _only(stack: StackTemplate, kind: str) -> dict[str, Any] | None:
     found = stack.resources(kind)
     return properties(next(iter(found.values()))) if len(found) == 1 else None
-
-
-def _schedule_name(stack: StackTemplate, cloudformation: Any) -> str:
-    schedules = stack.resources(SCHEDULE)
-    logical, resource = next(iter(schedules.items()))
-    name = properties(resource).get("MonitoringScheduleName")
-    if isinstance(name, str):
-        return name
-    found = cloudformation.describe_stack_resource(StackName=stack.name, LogicalResourceId=logical)
-    return str(found["StackResourceDetail"]["PhysicalResourceId"])
 
 
 def _destination(endpoint: str, sagemaker: Any, *, stack: str) -> str:
@@ -108,28 +93,28 @@ def resolve(*, assembly: Path, stack_name: str, client: Any) -> Target:
     endpoint = _only(stack, ENDPOINT)
     if endpoint is None:
         raise DriftInputError(f"{stack.name} has no single SageMaker endpoint to check")
-    baseline = read_baseline(stack.template)
-    if baseline is None or not stack.resources(SCHEDULE):
+    monitoring = stack.monitoring
+    if monitoring is None:
         raise DriftInputError(
             f"data-quality monitoring is not enabled for {stack.name}: set "
             "`monitoring: {data_quality: {enabled: true}}` in the model's config (or its "
             "environment's) and synthesize again"
         )
-    statistics = assembly / baseline.statistics
-    constraints = assembly / baseline.constraints
+    statistics = assembly / monitoring.statistics
+    constraints = assembly / monitoring.constraints
     for path in (statistics, constraints):
         if not path.is_file():
             raise DriftInputError(f"{path} is missing from the assembly; synthesize again")
     name = str(endpoint.get("EndpointName"))
     try:
         destination = _destination(name, client("sagemaker"), stack=stack.name)
-        schedule = _schedule_name(stack, client("cloudformation"))
     except (ClientError, BotoCoreError) as error:
         raise DriftInputError(f"the emulator did not answer as expected: {error}") from error
     return Target(
         stack=stack.name,
         endpoint=name,
-        schedule=schedule,
+        schedule=monitoring.schedule_name,
+        features=monitoring.features,
         destination=destination,
         statistics=statistics,
         constraints=constraints,

@@ -254,7 +254,7 @@ def capture(
 
 
 def flush() -> None:
-    """Write every pending record now (the emulator does on shutdown; tests to read at once)."""
+    """Write every pending record now (tests, to read at once)."""
     with _writers_lock:
         writers = list(_writers.values())
     for writer in writers:

@@ -4,7 +4,7 @@ Installs the extensions and the AWS behaviours (`ops.emulator.behaviours`), runs
 evaluator on the scaled clock (`EMULATOR_TIME_SCALE`), serves moto on 127.0.0.1 (port 0: the
 kernel picks a free one), writes `{"pid", "port", "url"}` to the state file once it accepts
 connections, and on SIGTERM/SIGINT stops the evaluator, deployments and model servers it started,
-writes the data capture records still buffered, then stops itself.
+then itself.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-    from ops.emulator import behaviours, data_capture, delivery, guardrails
+    from ops.emulator import behaviours, delivery, guardrails
     from ops.emulator.alarm_evaluator import Evaluator
     from ops.emulator.clock import emulator_clock
     from ops.emulator.extensions import install, runtime
@@ -61,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
         evaluator.stop()
         guardrails.stop_all()
         runtime.shutdown()
-        data_capture.flush()
         server.stop()
     return 0
 
