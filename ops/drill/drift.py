@@ -244,7 +244,11 @@ def run_phases(asked: Request, handle: emulator.Emulator, log: Log, *, period: f
         paged = [p for p in pager.pages if p.alarm in names and p.new_state == "ALARM"]
         for page in paged:
             log.add("shifted", f"page received: {page.subject}")
-        log.expect("shifted: page reached the on-call", bool(paged), f"{len(pager.pages)} page(s)")
+        log.expect(
+            "shifted: page reached the on-call",
+            bool(paged),
+            f"{len(paged)} ALARM page(s) of drift alarms ({len(pager.pages)} pages in all)",
+        )
     finally:
         pager.stop()
 
