@@ -65,14 +65,16 @@ def _only(stack: StackTemplate, kind: str) -> dict[str, Any] | None:
     return properties(next(iter(found.values()))) if len(found) == 1 else None
 
 
-def _destination(endpoint: str, sagemaker: Any, *, stack: str) -> str:
+def _destination(endpoint: str, sagemaker: Any, *, stack: str, assembly: Path) -> str:
     try:
         config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
         config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
     except ClientError as error:
         raise DriftInputError(
-            f"endpoint {endpoint} is not deployed on this emulator: deploy {stack} first "
-            f"(`make deploy-local KEEP=1`) ({error.response['Error'].get('Message', '')})"
+            f"endpoint {endpoint} is not deployed on this emulator ("
+            f"{error.response['Error'].get('Message', '')}): `make deploy-local` deploys "
+            f"Staging-* only; deploy {stack} into it with AWS_ENDPOINT_URL=<its URL> "
+            f"`npx cdk deploy {stack} --app {assembly}`, or run `make drill FAULT=drift=2sd`"
         ) from error
     capture = config.get("DataCaptureConfig") or {}
     if not capture or capture.get("EnableCapture") is False:
@@ -107,7 +109,7 @@ def resolve(*, assembly: Path, stack_name: str, client: Any) -> Target:
             raise DriftInputError(f"{path} is missing from the assembly; synthesize again")
     name = str(endpoint.get("EndpointName"))
     try:
-        destination = _destination(name, client("sagemaker"), stack=stack.name)
+        destination = _destination(name, client("sagemaker"), stack=stack.name, assembly=assembly)
     except (ClientError, BotoCoreError) as error:
         raise DriftInputError(f"the emulator did not answer as expected: {error}") from error
     return Target(
