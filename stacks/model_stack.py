@@ -187,24 +187,6 @@ class ModelStack(Stack):
             endpoint.endpoint.node.add_dependency(alarm)
         alarms.grant_describe_rollback_alarms(role.role)
 
-        monitor = (
-            None
-            if monitoring is None
-            else DataQualityMonitor(
-                self,
-                "DataQuality",
-                endpoint_name=deployment.endpoint_name,
-                endpoint=endpoint.endpoint,
-                config=spec.monitoring.data_quality,
-                baseline=monitoring[0],
-                image_uri=monitoring[1],
-                bucket=storage.bucket,
-                capture_prefix=f"data-capture/{deployment.endpoint_name}",
-                key=encryption.key,
-                topic=paging.topic,
-            )
-        )
-
         if spec.autoscaling.enabled:
             for name, v in production.items():
                 if v.serverless is None:
@@ -238,6 +220,26 @@ class ModelStack(Stack):
                 key=encryption.key,
                 tracking=env.tracking.mlflow,
             )
+
+        # After training: its paging rules granted EventBridge the key first, and the key
+        # policy keeps its statement order.
+        monitor = (
+            None
+            if monitoring is None
+            else DataQualityMonitor(
+                self,
+                "DataQuality",
+                endpoint_name=deployment.endpoint_name,
+                endpoint=endpoint.endpoint,
+                config=spec.monitoring.data_quality,
+                baseline=monitoring[0],
+                image_uri=monitoring[1],
+                bucket=storage.bucket,
+                capture_prefix=f"data-capture/{deployment.endpoint_name}",
+                key=encryption.key,
+                topic=paging.topic,
+            )
+        )
 
         CfnOutput(self, "EndpointName", value=deployment.endpoint_name)
         CfnOutput(self, "ModelDataUrl", value=spec.artifact.model_package_arn or served_url)

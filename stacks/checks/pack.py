@@ -1,7 +1,8 @@
 """The project's rule pack: what AwsSolutions does not check, over one synthesized template.
 
 AwsSolutions has no rules for SageMaker models, endpoint configs or endpoints (its SM1-SM3
-cover notebook instances), and none that ties an endpoint to its alarms. This pack adds them,
+cover notebook instances), none for Model Monitor's job definitions, and none that ties an
+endpoint to its alarms. This pack adds them,
 plus the IAM and SSL rules the project promises in SECURITY.md, so they hold even if a later
 AwsSolutions release changes its own. Every rule id is `SageMaker-<Rule>`; a finding fails
 synth unless it is acknowledged on the construct with a reason
@@ -20,7 +21,7 @@ from typing import Any
 from cdk_nag import NagRuleCompliance
 
 from stacks.checks.rule import Rule, TemplateIndex
-from stacks.checks.rules import encryption, iam, monitoring, network, transport
+from stacks.checks.rules import encryption, iam, model_monitor, monitoring, network, transport
 
 RULES: tuple[Rule, ...] = (
     *encryption.RULES,
@@ -28,6 +29,7 @@ RULES: tuple[Rule, ...] = (
     *iam.RULES,
     *transport.RULES,
     *monitoring.RULES,
+    *model_monitor.RULES,
 )
 
 

@@ -220,14 +220,6 @@ class DataQualityMonitor(Construct):
         self.schedule.node.add_dependency(endpoint)
         self.alarms = self._drift_alarms(endpoint_name, config, baseline.features, topic)
         self.rules = self._execution_rules(topic)
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EventBridgePublishesMonitoringPages",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-            )
-        )
 
     def record(self) -> MonitoringRecord:
         """What the template metadata tells local tools about this monitoring."""
@@ -352,6 +344,7 @@ class DataQualityMonitor(Construct):
         return alarms
 
     def _execution_rules(self, topic: sns.ITopic) -> list[events.Rule]:
+        # The SNS target grants EventBridge the topic key's use (the topic is encrypted).
         page = targets.SnsTopic(topic)
         schedule_arn = self.schedule.attr_monitoring_schedule_arn
         outcomes: dict[str, tuple[str, dict[str, Any]]] = {

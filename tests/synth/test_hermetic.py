@@ -117,6 +117,14 @@ def test_model_archives_are_byte_identical(synth: Synthesized, isolated_synth: P
         assert (isolated_synth / name).read_bytes() == (synth.outdir / name).read_bytes()
 
 
+def test_drift_baselines_are_byte_identical(synth: Synthesized, isolated_synth: Path) -> None:
+    ours = sorted(p.name for p in synth.outdir.glob("asset.*.json"))
+    theirs = sorted(p.name for p in isolated_synth.glob("asset.*.json"))
+    assert ours == theirs and ours  # Prod stacks monitor drift: statistics and constraints
+    for name in ours:
+        assert (isolated_synth / name).read_bytes() == (synth.outdir / name).read_bytes()
+
+
 def test_asset_manifests_are_identical(synth: Synthesized, isolated_synth: Path) -> None:
     for path in synth.outdir.glob("*.assets.json"):
         assert json.loads((isolated_synth / path.name).read_text()) == json.loads(path.read_text())

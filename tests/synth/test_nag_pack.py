@@ -220,7 +220,48 @@ CASES: dict[str, tuple[Build, Build]] = {
             alarm(s, "E", "e", "e-errors"),
         ),
     ),
+    "SageMaker-MonitoringJobKMS": (
+        lambda s: _monitoring_job(s, encrypted=False, isolated=True),
+        lambda s: _monitoring_job(s, encrypted=True, isolated=True),
+    ),
+    "SageMaker-MonitoringJobNetworkIsolation": (
+        lambda s: _monitoring_job(s, encrypted=True, isolated=False),
+        lambda s: _monitoring_job(s, encrypted=True, isolated=True),
+    ),
 }
+
+
+def _monitoring_job(stack: Any, *, encrypted: bool, isolated: bool) -> None:
+    from aws_cdk import aws_sagemaker as sm
+
+    job = sm.CfnDataQualityJobDefinition
+    arn = key_arn(stack) if encrypted else None
+    job(
+        stack,
+        "Job",
+        data_quality_app_specification=job.DataQualityAppSpecificationProperty(image_uri=IMAGE),
+        data_quality_job_input=job.DataQualityJobInputProperty(
+            endpoint_input=job.EndpointInputProperty(endpoint_name="e", local_path="/in")
+        ),
+        data_quality_job_output_config=job.MonitoringOutputConfigProperty(
+            kms_key_id=arn,
+            monitoring_outputs=[
+                job.MonitoringOutputProperty(
+                    s3_output=job.S3OutputProperty(local_path="/out", s3_uri="s3://b/out")
+                )
+            ],
+        ),
+        job_resources=job.MonitoringResourcesProperty(
+            cluster_config=job.ClusterConfigProperty(
+                instance_count=1,
+                instance_type="ml.m5.large",
+                volume_size_in_gb=20,
+                volume_kms_key_id=arn,
+            )
+        ),
+        network_config=job.NetworkConfigProperty(enable_network_isolation=isolated),
+        role_arn=ROLE_ARN,
+    )
 
 
 def _capture_with_key(stack: Any) -> None:
@@ -261,7 +302,7 @@ def test_every_rule_has_a_failing_and_a_passing_case() -> None:
     from stacks.checks.pack import RULES
 
     assert sorted(CASES) == sorted(rule.id for rule in RULES)
-    assert len(RULES) == 10
+    assert len(RULES) == 12
 
 
 @pytest.mark.parametrize("rule", sorted(CASES))

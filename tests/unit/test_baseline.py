@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +291,42 @@ def test_bad_data_files_say_what_to_fix(tmp_path: Path, text: str, message: str)
 def test_an_unknown_feature_names_the_columns() -> None:
     with pytest.raises(BaselineError, match="the columns are sepal_length"):
         read_csv(IRIS, features=["petal_area"])
+
+
+# ------------------------------------------------------------------------------------------
+# The synth-time build and the template contract
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_baseline_is_built_once_per_input(tmp_path: Path) -> None:
+    from bundler.baseline import build_baseline
+
+    def built(threshold: float) -> Any:
+        return build_baseline(
+            data=IRIS, features=IRIS_FEATURES, drift_threshold=threshold, cache_dir=tmp_path
+        )
+
+    first, again, other = built(0.1), built(0.1), built(0.2)
+    assert (first.cached, again.cached, other.cached) == (False, True, False)
+    assert again.statistics.read_bytes() == first.statistics.read_bytes()
+    assert first.statistics_sha256 == other.statistics_sha256  # the data did not change
+    assert first.constraints_sha256 != other.constraints_sha256  # the threshold did
+    assert first.features == tuple(IRIS_FEATURES)
+    validate(json.loads(first.constraints.read_text()), "constraints")
+
+
+def test_the_monitoring_record_round_trips_and_refuses_malformed_entries() -> None:
+    from stacks.metadata import MONITORING, MonitoringRecord, read_monitoring
+
+    record = MonitoringRecord(
+        schedule_name="prod-iris-dq",
+        schedule="cron(0 * ? * * *)",
+        drift_threshold=0.1,
+        features=("a", "b"),
+        statistics="asset.1.json",
+        constraints="asset.2.json",
+    )
+    assert read_monitoring({"Metadata": {MONITORING: record.to_json()}}) == record
+    broken = {**record.to_json(), "drift_threshold": "0.1"}
+    assert read_monitoring({"Metadata": {MONITORING: broken}}) is None
+    assert read_monitoring({"Metadata": {}}) is None
