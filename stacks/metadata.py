@@ -49,7 +49,8 @@ class MonitoringRecord:
     """`Metadata.ModelMonitoring`: what a local drift check needs to act as the schedule does.
 
     `statistics` and `constraints` are file names in the cloud assembly (cdk.out), the baseline
-    assets; `features` are in the order a request lists its values.
+    assets; `features` are in the order a request lists its values. The threshold is written as
+    a string: CloudFormation refuses numbers with a fraction in a template's Metadata.
     """
 
     schedule_name: str
@@ -63,7 +64,7 @@ class MonitoringRecord:
         return {
             "schedule_name": self.schedule_name,
             "schedule": self.schedule,
-            "drift_threshold": self.drift_threshold,
+            "drift_threshold": repr(self.drift_threshold),  # Metadata holds no floats
             "features": list(self.features),
             "statistics": self.statistics,
             "constraints": self.constraints,
@@ -131,17 +132,27 @@ def read_monitoring(template: Any) -> MonitoringRecord | None:
     """The `ModelMonitoring` entry, or None when monitoring is off or the entry is malformed."""
     entry = _entry(template, MONITORING)
     texts = [entry.get(k) for k in ("schedule_name", "schedule", "statistics", "constraints")]
-    threshold, features = entry.get("drift_threshold"), entry.get("features")
+    threshold, features = _number(entry.get("drift_threshold")), entry.get("features")
     if not all(isinstance(v, str) for v in texts) or not isinstance(features, list):
         return None
-    if not isinstance(threshold, int | float) or isinstance(threshold, bool):
+    if threshold is None:
         return None
     name, schedule, statistics, constraints = (str(v) for v in texts)
     return MonitoringRecord(
         schedule_name=name,
         schedule=schedule,
-        drift_threshold=float(threshold),
+        drift_threshold=threshold,
         features=tuple(str(f) for f in features),
         statistics=statistics,
         constraints=constraints,
     )
+
+
+def _number(value: Any) -> float | None:
+    """A number written as a string (or, leniently, as a number); None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None

@@ -147,7 +147,7 @@ class DataQualityMonitor(Construct):
         self.schedule_name = schedule_name(endpoint_name)
         self.assets = BaselineAssets(self, "Baseline", baseline=baseline)
         results_prefix = f"monitoring/{endpoint_name}/data-quality"
-        self.role = self._role(bucket, capture_prefix, results_prefix, key)
+        self.role, self.policy = self._role(bucket, capture_prefix, results_prefix, key)
         self.job_definition = sagemaker.CfnDataQualityJobDefinition(
             self,
             "JobDefinition",
@@ -201,7 +201,7 @@ class DataQualityMonitor(Construct):
             ),
         )
         self.job_definition.node.add_dependency(endpoint)
-        self.job_definition.node.add_dependency(self.role)
+        self.job_definition.node.add_dependency(self.policy)  # its permissions, then the job
         self.schedule = sagemaker.CfnMonitoringSchedule(
             self,
             "Schedule",
@@ -234,7 +234,7 @@ class DataQualityMonitor(Construct):
 
     def _role(
         self, bucket: s3.IBucket, capture_prefix: str, results_prefix: str, key: kms.IKey
-    ) -> iam.Role:
+    ) -> tuple[iam.Role, iam.Policy]:
         stack = Stack.of(self)
         role = iam.Role(
             self,
@@ -304,7 +304,7 @@ class DataQualityMonitor(Construct):
                 "in the log group all processing jobs write to.",
             },
         )
-        return role
+        return role, policy
 
     def _drift_alarms(
         self,

@@ -39,6 +39,8 @@ STATELESS = {
     "AWS::SageMaker::EndpointConfig",
     "AWS::SageMaker::Model",
     "AWS::SageMaker::Pipeline",
+    "AWS::SageMaker::DataQualityJobDefinition",
+    "AWS::SageMaker::MonitoringSchedule",
     "AWS::CDK::Metadata",
 }
 # Renaming one of these makes CloudFormation create a new resource and orphan the old one's

@@ -56,6 +56,7 @@ def test_every_acknowledgement_is_scoped_and_has_a_reason(synth: Synthesized) ->
     for (construct, rule), reason in acknowledged.items():
         assert "[" in rule, f"{construct}: {rule} must name one finding, not a whole rule"
         assert len(reason) > 30, f"{construct}: {rule} needs a reason"
-        assert "/ExecutionRole/" in construct or "/Training/Role/" in construct, (
+        roles = ("/ExecutionRole/", "/Training/Role/", "/DataQuality/Role/")
+        assert any(role in construct for role in roles), (
             f"unexpected acknowledgement on {construct}"
         )

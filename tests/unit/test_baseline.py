@@ -327,6 +327,7 @@ def test_the_monitoring_record_round_trips_and_refuses_malformed_entries() -> No
         constraints="asset.2.json",
     )
     assert read_monitoring({"Metadata": {MONITORING: record.to_json()}}) == record
-    broken = {**record.to_json(), "drift_threshold": "0.1"}
+    assert record.to_json()["drift_threshold"] == "0.1"
+    broken = {**record.to_json(), "drift_threshold": "a tenth"}
     assert read_monitoring({"Metadata": {MONITORING: broken}}) is None
     assert read_monitoring({"Metadata": {}}) is None
