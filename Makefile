@@ -134,6 +134,8 @@ emulator-stop: setup ## stop an emulator that `make deploy-local KEEP=1` left ru
 # alarm, page a loopback subscriber and be rolled back; then a good version completes. FAULT is
 # errors=<percent> or latency=<duration>; ENV=staging drills the all-at-once rollout. Writes
 # .cache/drill/<stack>/timeline.{svg,md,json}; exits 0 only if every expected event happened.
+# FAULT=drift=2sd runs the drift scenario instead: in-distribution, then shifted traffic, checked
+# by `ops drift`, must end in a drift alarm and a page (.cache/drill/<stack>/drift.md).
 FAULT ?= errors=30%
 ENV ?= prod
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from ops import deploy_local, promote, retire, serve, summary, verify
 from ops.diff import command as diff
+from ops.drift import command as drift
 from ops.drill import command as drill
 from ops.emulator import command as emulator_command
 from ops.runs import command as runs
@@ -22,6 +23,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "promote": (promote.__doc__ or "", promote.add_arguments, promote.run),
     "deploy-local": (deploy_local.__doc__ or "", deploy_local.add_arguments, deploy_local.run),
     "drill": (drill.__doc__ or "", drill.add_arguments, drill.run),
+    "drift": (drift.__doc__ or "", drift.add_arguments, drift.run),
     "runs": (runs.__doc__ or "", runs.add_arguments, runs.run),
     "emulator": (
         emulator_command.__doc__ or "",

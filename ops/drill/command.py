@@ -9,6 +9,9 @@ project whose handler fails or is slow); record what AWS reports until it is rol
 rollout and see it complete. Prints the timeline, writes it as SVG and Markdown under
 .cache/drill/<stack>/. Everything started is stopped at the end.
 
+`--fault drift=2sd` runs the drift scenario instead (`ops.drill.drift`): in-distribution and
+then shifted traffic, checked by `ops drift`, must end in a drift alarm and a page.
+
 Exit codes: 0 every expected event happened; 1 one did not (or a step failed); 2 bad input.
 """
 
@@ -29,7 +32,7 @@ from botocore.config import Config
 
 import ops.emulator as emulator
 from ops import deploy_local
-from ops.drill import render
+from ops.drill import drift, render
 from ops.drill.faults import prepare_copy
 from ops.drill.pager import Pager
 from ops.drill.plan import DRILL_DIR, ROOT, Plan, Request, decide, request
@@ -293,7 +296,9 @@ def report(plan: Plan, timeline: Timeline, *, summary: Path | None) -> bool:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="the model folder to drill, e.g. iris")
     parser.add_argument(
-        "--fault", default="errors=30%", help="errors=<percent> or latency=<duration>"
+        "--fault",
+        default="errors=30%",
+        help="errors=<percent>, latency=<duration> or drift=<shift in sd>",
     )
     parser.add_argument(
         "--env", default="prod", help="environment whose rollout to drill (prod: canary)"
@@ -316,6 +321,8 @@ def run(args: argparse.Namespace) -> int:
     except DrillInputError as error:
         print(f"drill: {error}", file=sys.stderr)
         return 2
+    if asked.fault.kind == "drift":  # the traffic moves, not the model: its own scenario
+        return drift.run(asked, summary=args.summary)
     timeline: Timeline | None = None
     ok = False
     with contextlib.ExitStack() as stack:

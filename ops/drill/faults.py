@@ -4,6 +4,9 @@
 `predict_fn`, which SageMaker's inference toolkit answers with HTTP 500, counted by SageMaker as
 `Invocation5XXErrors`); `--fault latency=900ms` makes each request take 900 ms longer
 (`ModelLatency`). Each fault names the metric whose rollback alarm must catch it.
+`--fault drift=2sd` is not a code fault: the model stays as it is and the traffic moves (every
+feature shifted by two standard deviations of the baseline data, `ops.drill.shifted`); the
+drift alarms (`feature_baseline_drift_<feature>`) must catch it (`ops.drill.drift`).
 
 `prepare_copy` copies `configs/` and `models/` into a folder that `cdk synth -c projectRoot=`
 reads, moves the model's entry point aside and writes a wrapper module in its place that
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ORIGINAL_MODULE = "_drill_original"
+DRIFT_METRIC = "feature_baseline_drift_"  # Model Monitor's drift metrics: this, then the feature
 
 
 class FaultError(ValueError):
@@ -34,9 +38,10 @@ class Fault:
     """What the faulty version does wrong.
 
     Args:
-        kind: "errors" or "latency".
+        kind: "errors", "latency" or "drift".
         share: for errors, the fraction of requests that fail (0 < share <= 1).
         seconds: for latency, how much longer each request takes.
+        shift: for drift, standard deviations every feature of the traffic moves.
         metric: the SageMaker metric this fault moves, whose rollback alarm must catch it.
     """
 
@@ -44,10 +49,13 @@ class Fault:
     metric: str
     share: float = 0.0
     seconds: float = 0.0
+    shift: float = 0.0
 
     def describe(self) -> str:
         if self.kind == "errors":
             return f"{self.share:.0%} of requests fail (HTTP 500)"
+        if self.kind == "drift":
+            return f"requests drawn from the baseline data, every feature {self.shift:+g} sd"
         return f"every request takes {self.seconds * 1000:.0f} ms longer"
 
 
@@ -69,7 +77,22 @@ def _latency(value: str) -> Fault:
     return Fault("latency", "ModelLatency", seconds=seconds)
 
 
-KINDS: dict[str, Callable[[str], Fault]] = {"errors": _errors, "latency": _latency}
+def _drift(value: str) -> Fault:
+    found = re.fullmatch(r"([+-]?\d+(?:\.\d+)?)(sd)?", value)
+    shift = float(found.group(1)) if found else 0.0
+    if not found or not shift or abs(shift) > 10:
+        raise FaultError(
+            f"drift={value}: give a shift in standard deviations, non-zero, at most 10, "
+            "e.g. drift=2sd or drift=-1.5sd"
+        )
+    return Fault("drift", DRIFT_METRIC, shift=shift)
+
+
+KINDS: dict[str, Callable[[str], Fault]] = {
+    "errors": _errors,
+    "latency": _latency,
+    "drift": _drift,
+}
 
 
 def parse_fault(text: str) -> Fault:
@@ -79,7 +102,7 @@ def parse_fault(text: str) -> Fault:
     if not sep or parse is None:
         raise FaultError(
             f"unknown fault {text!r}; use one of: errors=<percent> (e.g. errors=30%), "
-            "latency=<duration> (e.g. latency=900ms)"
+            "latency=<duration> (e.g. latency=900ms), drift=<shift> (e.g. drift=2sd)"
         )
     return parse(value.strip())
 

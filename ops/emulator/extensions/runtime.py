@@ -4,6 +4,8 @@ Stock moto answers every InvokeEndpoint with canned text. Here the emulator look
 up the way SageMaker does (Endpoint -> EndpointConfig production variant -> Model ->
 `ModelDataUrl`), reads that model.tar.gz from its own S3, and forwards the request to the local
 serving stack (`ops.serving`: SageMaker's PyTorch inference toolkit) loaded with that archive.
+Each request publishes SageMaker's invocation metrics (`ops.emulator.metrics`) and, if the
+serving EndpointConfig captures data, its record (`ops.emulator.data_capture`).
 
 A model is loaded when its endpoint is created (as SageMaker starts the container before the
 endpoint is InService), or on the first request for an archive, and is reused by every request
@@ -38,7 +40,7 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime import responses as runtime_responses
 from moto.utilities.utils import get_partition
 
-from ops.emulator import guardrails, metrics
+from ops.emulator import data_capture, guardrails, metrics
 from ops.emulator.clock import emulator_clock
 
 INVOKE_TIMEOUT_S = 60.0
@@ -414,12 +416,11 @@ def _invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | str]:
         archive = read_s3(account_id, region, container["ModelDataUrl"])
         server = pool().server_for(archive, dict(container.get("Environment") or {}))
         sent = time.monotonic()
+        request = self.body if isinstance(self.body, bytes) else str(self.body).encode()
+        request_type = self.headers.get("Content-Type", "application/json")
         try:
             body, content_type = invoke(
-                server,
-                self.body if isinstance(self.body, bytes) else str(self.body).encode(),
-                self.headers.get("Content-Type", "application/json"),
-                self.headers.get("Accept", "application/json"),
+                server, request, request_type, self.headers.get("Accept", "application/json")
             )
             status = 200
         except ModelError as error:
@@ -447,6 +448,19 @@ def _invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | str]:
             instance_count=instances,
         )
         metrics.publish(account_id, region, invocation, timestamp=clock.now())
+    exchange = data_capture.Exchange(
+        endpoint=endpoint_name,
+        variant=variant,
+        request=request,
+        request_type=request_type,
+        response=body,
+        response_type=content_type,
+        at=clock.now(),
+        inference_id=self.headers.get("X-Amzn-SageMaker-Inference-Id"),
+    )
+    config = sagemaker_backends[account_id][region].endpoint_configs.get(config_name)
+    if config is not None:
+        data_capture.capture(account_id, region, config.data_capture_config, exchange)
     return 200, {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant}, body
 
 
