@@ -21,6 +21,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
+# pytest-xdist on every core. Tests that share a module-scoped fixture (a synthesized assembly,
+# a running server) are grouped onto one worker by tests/conftest.py, so it is built once.
+PARALLEL := -n auto --dist loadgroup
+
 .PHONY: help check setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop drill train runs serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
@@ -139,7 +143,7 @@ synth: setup ## bundle every model, synthesize every stack into cdk.out, print a
 	$(PY) -m ops summary cdk.out
 
 test: setup serve-setup taskcat-setup ## run every test (serving needs .venv-serve, taskcat lint .venv-taskcat)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL)
 
 lint: setup ## ruff, format check, mypy and the architecture contracts (import-linter)
 	$(VENV)/bin/ruff check .
@@ -147,12 +151,17 @@ lint: setup ## ruff, format check, mypy and the architecture contracts (import-l
 	$(VENV)/bin/mypy app.py stacks bundler configs ops bench tests
 	$(VENV)/bin/lint-imports --no-cache
 
-# `make check`: the inner loop. Lint, then the unit and synth tiers of the tests: no TorchServe,
-# Java, emulator or taskcat needed (tests/integration/ is what it leaves out). Prints its time.
+# `make check`: the inner loop. Lint, and the unit and synth tiers of the tests: no TorchServe,
+# Java, emulator or taskcat needed (tests/integration/ is what it leaves out). Lint runs beside
+# the tests (it is one process; the tests take every core), its output printed after theirs.
+# Prints its time.
 check: setup ## lint + unit and synth tests (no serving stack, emulator or taskcat); prints its time
-	@start=$$(date +%s); status=0; \
-	{ $(MAKE) --no-print-directory lint && $(PY) -m pytest tests/unit tests/synth -q -n auto; } || status=$$?; \
-	echo "make check: $$(( $$(date +%s) - start )) s"; exit $$status
+	@start=$$(date +%s); log=$$(mktemp); \
+	$(MAKE) --no-print-directory lint >"$$log" 2>&1 & lint=$$!; \
+	tests=0; $(PY) -m pytest tests/unit tests/synth -q $(PARALLEL) || tests=$$?; \
+	linted=0; wait $$lint || linted=$$?; cat "$$log"; rm -f "$$log"; \
+	echo "make check: $$(( $$(date +%s) - start )) s (lint exit $$linted, tests exit $$tests)"; \
+	exit $$(( linted || tests ))
 
 format: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
