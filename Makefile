@@ -21,9 +21,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-# pytest-xdist on every core. Tests that share a module-scoped fixture (a synthesized assembly,
-# a running server) are grouped onto one worker by tests/conftest.py, so it is built once.
-PARALLEL := -n auto --dist loadgroup
+# pytest-xdist on every core, a module's tests on one worker: a module-scoped fixture (a
+# synthesized assembly, a running server) is built once, not once per worker.
+PARALLEL := -n auto --dist loadfile
 
 .PHONY: help check setup serve-setup taskcat-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop drill train runs serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 

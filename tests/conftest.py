@@ -6,11 +6,9 @@ needs no synth, `tests/synth/` synthesizes (templates, snapshots, lint, nag),
 `tests/integration/` needs TorchServe and Java, the emulator process, the CDK CLI or taskcat.
 The folder's name becomes the test's marker (`pytest -m "not integration"`).
 
-Under pytest-xdist with `--dist loadgroup` (`make check`, `make test`), the tests of a synth or
-integration module that share a module-scoped fixture (an assembly synthesized for the module, a
-running model server, a drill) run on one worker, so the fixture is built once rather than once
-per worker; other tests spread freely. Unit modules' fixtures are cheap (a folder, a probe):
-their tests, the config fuzz campaigns among them, spread over every worker.
+`make check` and `make test` run pytest-xdist with `--dist loadfile`: a module's tests run on
+one worker, so a module-scoped fixture (an assembly synthesized for the module, a running model
+server, a drill) is built once rather than once per worker.
 """
 
 from __future__ import annotations
@@ -43,28 +41,15 @@ def tier_of(path: Path) -> str | None:
     return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
 
 
-def shares_a_module_fixture(item: pytest.Item) -> bool:
-    """Whether the test uses a fixture built once per module (or class, or package)."""
-    if not isinstance(item, pytest.Function):
-        return False
-    definitions = item._fixtureinfo.name2fixturedefs.values()
-    return any(d.scope in ("class", "module", "package") for defs in definitions for d in defs)
-
-
-# tryfirst: the groups must be marked before xdist turns them into node ids (`--dist loadgroup`).
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with its folder's tier; a test module outside the tiers stops the run.
-    Outside the unit tier, a test that shares a module fixture is grouped with its module."""
+    """Mark each test with its folder's tier; a test module outside the tiers stops the run."""
     strays = set()
     for item in items:
         tier = tier_of(item.path)
         if tier is None:
             strays.add(item.path)
-            continue
-        item.add_marker(getattr(pytest.mark, tier))
-        if tier != "unit" and shares_a_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        else:
+            item.add_marker(getattr(pytest.mark, tier))
     if strays:
         listed = "\n  ".join(sorted(map(str, strays)))
         raise pytest.UsageError(
