@@ -24,6 +24,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 export PYTHONDONTWRITEBYTECODE := 1
 
+# pytest-xdist on every core, a module's tests on one worker: a module-scoped fixture (a
+# synthesized assembly, a running server, the one checkov run) is built once, not once per worker.
+PARALLEL := -n auto --dist loadfile
+
 .PHONY: help check setup serve-setup taskcat-setup checkov-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop drill train runs serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 
 help: ## list the targets
@@ -152,7 +156,7 @@ synth: setup ## bundle every model, synthesize every stack into cdk.out, print a
 	$(PY) -m ops summary cdk.out
 
 test: setup serve-setup taskcat-setup checkov-setup ## run every test (serving needs .venv-serve, taskcat lint .venv-taskcat, checkov .venv-checkov)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL)
 
 lint: setup ## ruff, format check, mypy and the architecture contracts (import-linter)
 	$(VENV)/bin/ruff check .
@@ -160,14 +164,18 @@ lint: setup ## ruff, format check, mypy and the architecture contracts (import-l
 	$(VENV)/bin/mypy app.py stacks bundler configs ops bench tests
 	$(VENV)/bin/lint-imports --no-cache
 
-# `make check`: the inner loop. Lint, then the unit and synth tiers of the tests: no TorchServe,
-# Java, emulator or taskcat needed (tests/integration/ is what it leaves out). Prints its time.
-# checkov (its own venv, made once) runs with the synth tier: ~10 s of CPU over every template.
-# --dist loadgroup keeps the tests that share one checkov run on one worker.
+# `make check`: the inner loop. Lint, and the unit and synth tiers of the tests: no TorchServe,
+# Java, emulator or taskcat needed (tests/integration/ is what it leaves out); checkov (its own
+# venv, made once) runs with the synth tier, ~10 s of CPU over every template. Lint runs beside
+# the tests (it is one process; the tests take every core), its output printed after theirs.
+# Prints its time.
 check: setup checkov-setup ## lint + unit and synth tests with checkov (no serving stack, emulator or taskcat); prints its time
-	@start=$$(date +%s); status=0; \
-	{ $(MAKE) --no-print-directory lint && $(PY) -m pytest tests/unit tests/synth -q -n auto --dist loadgroup; } || status=$$?; \
-	echo "make check: $$(( $$(date +%s) - start )) s"; exit $$status
+	@start=$$(date +%s); log=$$(mktemp); \
+	$(MAKE) --no-print-directory lint >"$$log" 2>&1 & lint=$$!; \
+	tests=0; $(PY) -m pytest tests/unit tests/synth -q $(PARALLEL) || tests=$$?; \
+	linted=0; wait $$lint || linted=$$?; cat "$$log"; rm -f "$$log"; \
+	echo "make check: $$(( $$(date +%s) - start )) s (lint exit $$linted, tests exit $$tests)"; \
+	exit $$(( linted || tests ))
 
 format: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

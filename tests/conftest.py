@@ -1,18 +1,23 @@
 """Shared fixtures and the test tiers. The real app is synthesized once per test session,
-in-process.
+in-process (with pytest-xdist, once for all the workers: see `synth`).
 
 A test's tier is the folder it sits in, so nobody has to remember a marker: `tests/unit/`
 needs no synth, `tests/synth/` synthesizes (templates, snapshots, lint, nag),
 `tests/integration/` needs TorchServe and Java, the emulator process, the CDK CLI or taskcat.
 The folder's name becomes the test's marker (`pytest -m "not integration"`).
+
+`make check` and `make test` run pytest-xdist with `--dist loadfile`: a module's tests run on
+one worker, so a module-scoped fixture (an assembly synthesized for the module, a running model
+server, a drill) is built once rather than once per worker.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +65,7 @@ class Synthesized:
 
     outdir: Path
     templates: dict[str, dict[str, Any]]
-    built: Any  # stacks.app_stacks.Built
+    bundles: dict[str, Any]  # model name -> bundler.cache.Bundle
     project: Any  # configs.loader.Project
 
     def template(self, stack_name: str) -> Any:
@@ -83,13 +88,42 @@ def synthesize(root: Path, outdir: Path, cache_dir: Path) -> Synthesized:
     built = add_stacks(app, project, cache_dir=cache_dir)
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
-    return Synthesized(outdir, templates, built, project)
+    return Synthesized(outdir, templates, built.bundles, project)
 
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    base = tmp_path_factory.mktemp("synth")
-    return synthesize(ROOT, base / "cdk.out", base / "bundles")
+    """The real app, synthesized once per session. xdist's workers share one session folder
+    (the parent of their own): the first worker to ask synthesizes under a lock and writes down
+    what it made; the others wait for the lock and read it, instead of synthesizing again."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        base = tmp_path_factory.mktemp("synth")
+        return synthesize(ROOT, base / "cdk.out", base / "bundles")
+    base = tmp_path_factory.getbasetemp().parent / "synth"
+    base.mkdir(exist_ok=True)
+    record = base / "synthesized.json"
+    with (base / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            made = synthesize(ROOT, base / "cdk.out", base / "bundles")
+            bundles = {name: asdict(bundle) for name, bundle in made.bundles.items()}
+            written = {"templates": made.templates, "bundles": bundles}
+            record.write_text(json.dumps(written, default=str))
+            return made
+    return read_synthesized(base / "cdk.out", record)
+
+
+def read_synthesized(outdir: Path, record: Path) -> Synthesized:
+    """What another worker synthesized into `outdir` and wrote down in `record`."""
+    from bundler.cache import Bundle
+    from configs.loader import load_project
+
+    written = json.loads(record.read_text())
+    bundles = {
+        name: Bundle(**{**fields, "path": Path(fields["path"])})
+        for name, fields in written["bundles"].items()
+    }
+    return Synthesized(outdir, written["templates"], bundles, load_project(ROOT))
 
 
 def copy_project(target: Path) -> Path:

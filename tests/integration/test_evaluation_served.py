@@ -35,7 +35,7 @@ def test_evaluation_answers_as_the_served_model_does(model: str, synth: Synthesi
     requests += [Request(example(model), JSON, JSON), Request(example(model), JSON, NPY)]
     requests += [Request(body, kind, accept) for body, kind, accept in REJECTED]
     requests.append(Request(example(model), JSON, "text/html"))
-    archive = synth.built.bundles[model].path
+    archive = synth.bundles[model].path
     (evaluated,) = side_by_side([Job(archive, "inference.py", tuple(requests))])
     assert evaluated.error is None, evaluated.error
     with serving.serving(archive) as server:

@@ -35,7 +35,7 @@ def served(
 ) -> Iterator[tuple[str, serving.Server]]:
     """One server per model, on the archive synth built and the template names."""
     name = request.param
-    bundle = synth.built.bundles[name]
+    bundle = synth.bundles[name]
     stack = next(
         template
         for template in synth.templates.values()
@@ -126,7 +126,7 @@ def test_bad_requests_get_a_clear_4xx(
 
 
 def test_bundle_for_reads_the_assembly(synth: Synthesized) -> None:
-    for name, bundle in synth.built.bundles.items():
+    for name, bundle in synth.bundles.items():
         archive = serve.bundle_for(name, outdir=synth.outdir)
         assert archive.name == f"asset.{bundle.sha256}.tar.gz"
         assert archive.read_bytes() == bundle.path.read_bytes()

@@ -111,11 +111,11 @@ def test_pipeline_definitions_share_the_memo_with_image_look_ups(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from stacks import pipeline_definition
-    from tests.synth.test_training_pipeline import _inputs
+    from tests.pipeline_support import pipeline_inputs
 
     memo = JsonMemo.in_folder(tmp_path)
     uri = images.ImageResolver(memo).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
-    definition = pipeline_definition.pipeline_definition(_inputs(), memo=memo)
+    definition = pipeline_definition.pipeline_definition(pipeline_inputs(), memo=memo)
     memo.save()
 
     def no_sdk(*args: object) -> str:
@@ -124,7 +124,7 @@ def test_pipeline_definitions_share_the_memo_with_image_look_ups(
     monkeypatch.setattr(images, "sdk_image_uri", no_sdk)
     monkeypatch.setattr(pipeline_definition, "build_definition", no_sdk)
     again = JsonMemo.in_folder(tmp_path)
-    assert pipeline_definition.pipeline_definition(_inputs(), memo=again) == definition
+    assert pipeline_definition.pipeline_definition(pipeline_inputs(), memo=again) == definition
     assert (
         images.ImageResolver(again).inference_image("2.6", "py312", "eu-west-1", "ml.m5.large")
         == uri

@@ -57,4 +57,4 @@ def test_copying_a_model_folder_adds_two_stacks(project_copy: Path, tmp_path: Pa
     assert {f"{prefix}-{name}" for prefix in ("Staging", "Prod") for name in models} == set(
         result.templates
     )
-    assert result.built.bundles["iris-copy"].sha256 == result.built.bundles["iris"].sha256
+    assert result.bundles["iris-copy"].sha256 == result.bundles["iris"].sha256

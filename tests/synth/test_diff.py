@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ops.__main__ import main
-from ops.diff.changes import compare
+from ops.diff.changes import Report, compare
 from ops.diff.command import EXIT_DESTRUCTIVE
 from ops.diff.markdown import MARKER, render
 from tests.conftest import copy_project, synthesize
@@ -37,6 +37,14 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return base, head
 
 
+@pytest.fixture(scope="module")
+def report(assemblies: tuple[Path, Path]) -> Report:
+    """Base vs head, compared once (one node process for the engine) for the tests that only
+    render it: rendering reads the report and never changes it."""
+    base, head = assemblies
+    return compare(base, head)
+
+
 def edited(head: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
     """A copy of the head assembly with `edit` applied to Staging-iris's template."""
     out = tmp_path / "edited.out"
@@ -53,9 +61,8 @@ def row(markdown: str, stack: str) -> str:
     return line
 
 
-def test_weights_change_is_a_new_model_version(assemblies) -> None:
+def test_weights_change_is_a_new_model_version(assemblies, report: Report) -> None:
     base, head = assemblies
-    report = compare(base, head)
     markdown = render(report)
     old = json.loads((base / f"{STAGING}.template.json").read_text())["Metadata"]["ModelBundle"]
     new = json.loads((head / f"{STAGING}.template.json").read_text())["Metadata"]["ModelBundle"]
@@ -70,9 +77,11 @@ def test_weights_change_is_a_new_model_version(assemblies) -> None:
     assert "AWS::SageMaker::EndpointConfig" in markdown  # the engine's own detail
 
 
-def test_deleted_model_folder_destroys_stack_and_retains_bucket(assemblies, capsys) -> None:
+def test_deleted_model_folder_destroys_stack_and_retains_bucket(
+    assemblies, report: Report, capsys
+) -> None:
     base, head = assemblies
-    markdown = render(compare(base, head))
+    markdown = render(report)
     assert "> [!CAUTION]" in markdown
     for stack in ("Staging-retiring", "Prod-retiring"):
         assert f"`{stack}`: stack will be destroyed, buckets retained" in markdown
@@ -169,9 +178,7 @@ def test_no_changes_said_once(assemblies) -> None:
 
 
 @pytest.mark.parametrize("limit", [65_536 - 1, 6_000, 2_500])
-def test_size_cap_drops_detail_before_summary(assemblies, limit: int) -> None:
-    base, head = assemblies
-    report = compare(base, head)
+def test_size_cap_drops_detail_before_summary(report: Report, limit: int) -> None:
     full = render(report, limit=10**9)
     capped = render(report, limit=limit)
     assert len(capped) <= limit
@@ -181,9 +188,8 @@ def test_size_cap_drops_detail_before_summary(assemblies, limit: int) -> None:
         assert "make diff BASE=<ref>" in capped
 
 
-def test_summary_itself_is_cut_when_nothing_else_fits(assemblies) -> None:
-    base, head = assemblies
-    capped = render(compare(base, head), limit=700)
+def test_summary_itself_is_cut_when_nothing_else_fits(report: Report) -> None:
+    capped = render(report, limit=700)
     assert len(capped) <= 700
     assert capped.startswith(MARKER)
     assert "summary cut to fit" in capped

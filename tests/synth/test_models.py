@@ -24,7 +24,7 @@ NPY = "application/x-npy"
 def extracted(synth: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each model's model.tar.gz, as synth built it, extracted as SageMaker extracts it."""
     folders = {}
-    for name, bundle in synth.built.bundles.items():
+    for name, bundle in synth.bundles.items():
         target = tmp_path_factory.mktemp(name) / "model"
         with tarfile.open(bundle.path, "r:gz") as tar:
             tar.extractall(target, filter="data")
@@ -50,7 +50,7 @@ def answer(handler: ModuleType, model: Any, body: bytes | str, content_type: str
 
 
 def test_every_model_is_bundled(synth: Synthesized) -> None:
-    assert sorted(synth.built.bundles) == MODELS
+    assert sorted(synth.bundles) == MODELS
     assert {"iris", "digits"} <= set(MODELS)
 
 

@@ -166,7 +166,7 @@ def test_champion_and_challenger_serve_their_own_model_versions(variety: Synthes
     champion_model = by_name["champion"]["ModelName"]["Fn::GetAtt"][0]
     challenger_model = by_name["challenger"]["ModelName"]["Fn::GetAtt"][0]
     assert champion_model != challenger_model
-    next_sha = variety.built.bundles["iris-next"].sha256
+    next_sha = variety.bundles["iris-next"].sha256
     url = models[challenger_model]["Properties"]["PrimaryContainer"]["ModelDataUrl"]
     assert url.endswith(f"/{next_sha}.gz")
     assert template["Metadata"]["ModelVariants"]["challenger"] == {
@@ -296,7 +296,7 @@ def test_a_new_model_version_replaces_model_and_config_and_updates_the_endpoint(
     inference = root / "models" / "iris" / "inference.py"
     inference.write_text(inference.read_text() + "\n# a new model version\n")
     after = synthesize(root, tmp_path / "cdk.out", tmp_path / "bundles")
-    assert after.built.bundles["iris"].sha256 != synth.built.bundles["iris"].sha256
+    assert after.bundles["iris"].sha256 != synth.bundles["iris"].sha256
 
     for stack in ("Staging-iris", "Prod-iris"):
         old, new = synth.templates[stack], after.templates[stack]

@@ -26,7 +26,7 @@ STACKS = sorted(d.stack_name for d in load_project(ROOT).deployments())
 
 def normalise(template: dict[str, Any], synth: Synthesized) -> Any:
     text = json.dumps(template, sort_keys=True)
-    for bundle in synth.built.bundles.values():
+    for bundle in synth.bundles.values():
         text = text.replace(bundle.sha256, "<bundle-sha256>")
     # Other content hashes (the training code archive's asset key) change with any code edit.
     text = re.sub(r"\b[0-9a-f]{64}\b", "<asset-sha256>", text)

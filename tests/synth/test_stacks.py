@@ -84,7 +84,7 @@ def test_execution_role_is_scoped(synth: Synthesized, stack: str) -> None:
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         )
         assert all("*" not in action for action in actions), statement
-    bundle = synth.built.bundles["iris"]
+    bundle = synth.bundles["iris"]
     assert statements["ReadBundle"]["Action"] == "s3:GetObject"
     assert statements["ReadBundle"]["Resource"].endswith(f"/{bundle.sha256}.gz")
     assert statements["EcrToken"]["Resource"] == "*"  # the only '*': no resource-level support
@@ -98,7 +98,7 @@ def test_execution_role_is_scoped(synth: Synthesized, stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_model_serves_the_bundle_with_sagemaker_program_set(synth: Synthesized, stack: str) -> None:
     template = synth.template(stack)
-    bundle = synth.built.bundles["iris"]
+    bundle = synth.bundles["iris"]
     template.has_resource_properties(
         "AWS::SageMaker::Model",
         {
@@ -200,7 +200,7 @@ def test_log_group_is_encrypted_with_the_stacks_key_for_that_group_only(
 def test_outputs_and_metadata(synth: Synthesized, stack: str) -> None:
     template = synth.templates[stack]
     env = stack.split("-")[0].lower()
-    bundle = synth.built.bundles["iris"]
+    bundle = synth.bundles["iris"]
     assert template["Outputs"]["EndpointName"]["Value"] == f"{env}-iris"
     assert template["Outputs"]["ModelDataUrl"]["Value"].endswith(f"/{bundle.sha256}.gz")
     assert template["Metadata"]["ModelBundle"] == {
@@ -252,6 +252,6 @@ def test_stateful_logical_ids_are_pinned(synth: Synthesized) -> None:
 
 
 def test_the_asset_in_the_assembly_is_the_bundle(synth: Synthesized) -> None:
-    bundle = synth.built.bundles["iris"]
+    bundle = synth.bundles["iris"]
     staged = synth.outdir / f"asset.{bundle.sha256}.tar.gz"
     assert staged.read_bytes() == bundle.path.read_bytes()

@@ -20,7 +20,8 @@ from stacks.constructs.pipeline_contract import TRACKING_SERVER_ARN
 from stacks.pipeline_definition import REGISTER_STEP, TRAIN_STEP, build_definition
 from stacks.pipeline_tracking import RUN_METADATA, TRACKING_ENVIRONMENT
 from tests.conftest import ROOT, Synthesized, copy_project, synthesize
-from tests.synth.test_training_pipeline import SUBSTITUTES, _inputs, _sample, body_of, steps_by_name
+from tests.pipeline_support import pipeline_inputs
+from tests.synth.test_training_pipeline import SUBSTITUTES, _sample, body_of, steps_by_name
 from tests.templates import acknowledgements, assert_cfn_lint_clean, only, statements_by_sid
 
 SERVER = "AWS::SageMaker::MlflowTrackingServer"
@@ -166,7 +167,7 @@ def test_cdk_nag_and_the_rule_pack_find_nothing_unacknowledged(tracked: Synthesi
 def _tracked_inputs() -> Any:
     from dataclasses import replace
 
-    return replace(_inputs(), mlflow_experiment="staging-iris")
+    return replace(pipeline_inputs(), mlflow_experiment="staging-iris")
 
 
 def test_the_sdk_pipeline_writes_the_same_mlflow_config(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,7 +216,7 @@ def test_tracked_steps_are_valid_sagemaker_requests() -> None:
         assert set(arguments) <= set(shape.members), set(arguments) - set(shape.members)
         report = ParamValidator().validate({**_sample(arguments, shape), **extra}, shape)
         assert not report.has_errors(), report.generate_report()
-    untracked = steps_by_name(json.loads(build_definition(_inputs())))
+    untracked = steps_by_name(json.loads(build_definition(pipeline_inputs())))
     assert "MlflowConfig" not in untracked[TRAIN_STEP]["Arguments"]
 
 

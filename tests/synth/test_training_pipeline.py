@@ -4,6 +4,7 @@ determinism, the code archive, and a clear error for each bad training config.""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -16,18 +17,17 @@ from aws_cdk.assertions import Match
 
 from configs.errors import ConfigError
 from configs.loader import load_project
-from configs.training import Quality, Training
 from stacks.constructs.pipeline_contract import PLACEHOLDERS
 from stacks.pipeline_definition import (
     CHECK_STEP,
     FAIL_STEP,
     REGISTER_STEP,
     TRAIN_STEP,
-    PipelineInputs,
     build_definition,
     metric_regex,
 )
 from tests.conftest import ROOT, Synthesized, write_yaml
+from tests.pipeline_support import pipeline_inputs
 from tests.templates import only, resources, statements_by_sid
 
 PIPELINE = "AWS::SageMaker::Pipeline"
@@ -284,47 +284,39 @@ def test_the_training_code_archive_holds_the_model_and_shared_code(synth: Synthe
 # --- the definition ---------------------------------------------------------------------------
 
 
-def _inputs(**training: Any) -> PipelineInputs:
-    config = {"inputs": {"train": {"s3_uri": "s3://data/iris/"}}, **training}
-    return PipelineInputs(
-        model_name="iris",
-        training=Training.model_validate(config),
-        quality=Quality(metric="test_accuracy", threshold=0.9),
-        training_image="763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training:2.6-cpu-py312",
-        inference_image="763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.6-cpu-py312",
-        program="code/iris/train.py",
-        serving_entry_point="inference.py",
-        serving_instance_type="ml.m5.large",
-        region="eu-west-1",
-        code_sha256="0" * 64,
-        framework_version="2.6",
-    )
-
-
 def test_the_definition_is_deterministic_across_processes() -> None:
+    """Another process, with another hash seed than this one, writes the same definition.
+
+    The other process imports only what builds the definition (not this module, which would
+    start the CDK's node runtime), and this process is the second one: each process costs the
+    sagemaker SDK's import, so one subprocess is enough for two seeds."""
+    ours = os.environ.get("PYTHONHASHSEED", "random")
+    seed = "2" if ours == "1" else "1"
     script = (
-        "from tests.synth.test_training_pipeline import _inputs\n"
+        "from tests.pipeline_support import pipeline_inputs\n"
         "from stacks.pipeline_definition import build_definition\n"
         "import sys\n"
-        "sys.stdout.write(build_definition(_inputs(hyperparameters={'epochs': 3, 'lr': 0.1})))\n"
+        "print(hash('iris'))\n"
+        "inputs = pipeline_inputs(hyperparameters={'epochs': 3, 'lr': 0.1})\n"
+        "sys.stdout.write(build_definition(inputs))\n"
     )
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            env={
-                "PYTHONHASHSEED": seed,
-                "SAGEMAKER_TELEMETRY_OPT_OUT": "true",
-                "PATH": "/usr/bin:/bin",
-            },
-        ).stdout
-        for seed in ("1", "2")
-    ]
-    assert runs[0] == runs[1]
-    assert runs[0] == build_definition(_inputs(hyperparameters={"lr": 0.1, "epochs": 3}))
+    theirs = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PYTHONHASHSEED": seed,
+            "SAGEMAKER_TELEMETRY_OPT_OUT": "true",
+            "PATH": "/usr/bin:/bin",
+        },
+    ).stdout
+    their_hash, their_definition = theirs.split("\n", 1)
+    assert int(their_hash) != hash("iris"), "both processes hash strings alike: same seed"
+    assert their_definition == build_definition(
+        pipeline_inputs(hyperparameters={"lr": 0.1, "epochs": 3})
+    )
 
 
 # What CloudFormation puts in place of the placeholders, in the form it takes.
@@ -366,7 +358,7 @@ def test_each_step_is_a_valid_sagemaker_request(training: dict[str, Any]) -> Non
     from botocore.validate import ParamValidator
 
     model = botocore.session.get_session().get_service_model("sagemaker")
-    text = build_definition(_inputs(**training))
+    text = build_definition(pipeline_inputs(**training))
     for name, value in SUBSTITUTES.items():
         text = text.replace("${" + name + "}", value)
     steps = steps_by_name(json.loads(text))
@@ -400,7 +392,7 @@ def test_the_sdk_builds_the_same_pipeline(monkeypatch: pytest.MonkeyPatch) -> No
     from sagemaker.mlops.workflow.pipeline import Pipeline
     from sagemaker.mlops.workflow.steps import Step, StepTypeEnum
 
-    ours = json.loads(build_definition(_inputs()))
+    ours = json.loads(build_definition(pipeline_inputs()))
     steps = steps_by_name(ours)
 
     # The SDK ships no types: its Step is Any to mypy.

@@ -162,7 +162,7 @@ def test_the_directory_asset_is_the_staged_files(unpacked: Synthesized) -> None:
     names = sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file())
     assert "model.pt" in names and "code/inference.py" in names
     assert MANIFEST not in names
-    served = unpacked.built.bundles["iris"]
+    served = unpacked.bundles["iris"]
     assert served.path.is_dir() and served.sha256 == key
     assert _tree(staged) == _tree(served.path)  # hard links of the cache's staged files
 
