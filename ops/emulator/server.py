@@ -29,13 +29,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-    from ops.emulator import behaviours, delivery, guardrails
+    from ops.emulator import behaviours, delivery, guardrails, model_servers
     from ops.emulator.alarm_evaluator import Evaluator
     from ops.emulator.clock import emulator_clock
-    from ops.emulator.extensions import install, runtime
+    from ops.emulator.extensions import install
 
     clock = emulator_clock()  # fails here, before serving, if EMULATOR_TIME_SCALE is wrong
-    runtime.configure(record=args.state.with_suffix(".servers"))
+    model_servers.configure(record=args.state.with_suffix(".servers"))
     install()
     behaviours.install()
     server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         evaluator.stop()
         guardrails.stop_all()
-        runtime.shutdown()
+        model_servers.shutdown()
         server.stop()
     return 0
 

@@ -18,7 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.cloudformation import parsing
 
-from ops.emulator.extensions import installed, runtime
+from ops.emulator import model_servers
+from ops.emulator.extensions import installed
 from ops.emulator.extensions.resources import MODELS
 from tests.emulator_support import (
     REGION,
@@ -484,8 +485,8 @@ def test_invoke_endpoint_is_answered_by_the_deployed_archive(
         started.append(FakeModelServer(archive))
         return started[-1]
 
-    monkeypatch.setattr(runtime, "start_model_server", fake_start)
-    monkeypatch.setattr(runtime, "_pool", runtime.ServerPool(1, tmp_path))
+    monkeypatch.setattr(model_servers, "start_model_server", fake_start)
+    monkeypatch.setattr(model_servers, "_pool", model_servers.ServerPool(1, tmp_path))
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket="bucket", Key="a.tar.gz", Body=b"a" * 7)
@@ -507,5 +508,5 @@ def test_invoke_endpoint_is_answered_by_the_deployed_archive(
         predict({"bad": True})
     assert raised.value.response["Error"]["Code"] == "ModelError"
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 424
-    runtime.shutdown()
+    model_servers.shutdown()
     assert started[1].stopped

@@ -14,8 +14,7 @@ import jsonschema
 import pytest
 
 from ops.drift import captured
-from ops.emulator import data_capture
-from ops.emulator.extensions import runtime
+from ops.emulator import data_capture, model_servers
 from tests.emulator_support import (
     REGION,
     FakeModelServer,
@@ -216,8 +215,8 @@ def test_invoke_endpoint_writes_documented_records_to_s3(
 ) -> None:
     """Through the emulator's InvokeEndpoint, as deployed by CloudFormation: 50 % of requests
     land under <destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/, KMS-encrypted, parseable."""
-    monkeypatch.setattr(runtime, "start_model_server", lambda a, e: FakeModelServer(a))
-    monkeypatch.setattr(runtime, "_pool", runtime.ServerPool(1, tmp_path))
+    monkeypatch.setattr(model_servers, "start_model_server", lambda a, e: FakeModelServer(a))
+    monkeypatch.setattr(model_servers, "_pool", model_servers.ServerPool(1, tmp_path))
     data_capture.forget()
     with bootstrapped():
         s3 = boto3.client("s3")
@@ -264,4 +263,4 @@ def test_invoke_endpoint_writes_documented_records_to_s3(
         )
         assert [row["_c0"] for row in parsed.rows] == [1.0, 3.0, 5.0]  # JSON values as sent
         assert parsed.records == 3 and parsed.objects == len(keys)
-        runtime.shutdown()
+        model_servers.shutdown()

@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.sagemaker.models import sagemaker_backends
 
-from ops.emulator import behaviours, clock, guardrails
-from ops.emulator.extensions import installed, runtime
+from ops.emulator import behaviours, clock, guardrails, model_servers
+from ops.emulator.extensions import installed
 from ops.verify import Verifier
 from stacks.templates import StackTemplate
 from tests.emulator_support import StandInEndpoint
@@ -56,8 +56,8 @@ def servers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[bytes]:
         archives.append(server.archive)
         return server
 
-    monkeypatch.setattr(runtime, "start_model_server", start)
-    monkeypatch.setattr(runtime, "_pool", runtime.ServerPool(2, tmp_path))
+    monkeypatch.setattr(model_servers, "start_model_server", start)
+    monkeypatch.setattr(model_servers, "_pool", model_servers.ServerPool(2, tmp_path))
     return archives
 
 

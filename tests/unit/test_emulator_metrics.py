@@ -11,9 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from ops.emulator import metrics
+from ops.emulator import metrics, model_servers
 from ops.emulator.clock import DEFAULT_SCALE, ScaledClock, TimeScaleError, scale_from
-from ops.emulator.extensions import runtime
 from tests.emulator_support import (
     REGION,
     FakeModelServer,
@@ -110,8 +109,8 @@ def test_invoke_endpoint_publishes_what_sagemaker_would(
     aws_credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Through the emulator's InvokeEndpoint: one success and one model 500, counted per fleet."""
-    monkeypatch.setattr(runtime, "start_model_server", lambda a, e: FakeModelServer(a))
-    monkeypatch.setattr(runtime, "_pool", runtime.ServerPool(1, tmp_path))
+    monkeypatch.setattr(model_servers, "start_model_server", lambda a, e: FakeModelServer(a))
+    monkeypatch.setattr(model_servers, "_pool", model_servers.ServerPool(1, tmp_path))
     with bootstrapped():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -151,4 +150,4 @@ def test_invoke_endpoint_publishes_what_sagemaker_would(
         assert total("Invocation4XXErrors") == 1  # the fake model answers 400 to "bad"
         assert total("Invocation5XXErrors") == 0
         assert total("ModelLatency") > 0
-        runtime.shutdown()
+        model_servers.shutdown()

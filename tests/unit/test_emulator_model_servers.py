@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import ops.emulator as emulator
-from ops.emulator.extensions import runtime
+from ops.emulator import model_servers
 
 
 class Server:
@@ -35,8 +35,8 @@ def test_servers_stop_together_and_a_late_one_at_once(
         started.append(Server())
         return started[-1]
 
-    monkeypatch.setattr(runtime, "start_model_server", start)
-    pool = runtime.ServerPool(3, tmp_path)
+    monkeypatch.setattr(model_servers, "start_model_server", start)
+    pool = model_servers.ServerPool(3, tmp_path)
     for archive in (b"a", b"b", b"c"):
         pool.server_for(archive, {})
     begun = time.monotonic()
