@@ -20,6 +20,7 @@ from configs.rollout import Rollout
 from configs.serving import (
     DEFAULT_VARIANT,
     Autoscaling,
+    CaptureTypes,
     Dashboard,
     DataCapture,
     SageMakerName,
@@ -27,6 +28,7 @@ from configs.serving import (
     ShadowVariant,
     Variant,
     VariantSource,
+    capture_types,
 )
 from configs.smoke import Smoke
 from configs.training import Quality, Training
@@ -114,3 +116,11 @@ class ModelSections(Strict):
             for rule in rules
             if rule.rollback and rule.applies_to(serverless=variant.serverless is not None)
         )
+
+    def capture_types(self) -> CaptureTypes:
+        """What data capture records as text: the CSV and JSON content types of the requests
+        and answers the smoke test and the evaluation set send and accept, and the defaults."""
+        used = [self.smoke.content_type, self.smoke.accept]
+        if self.evaluation is not None:
+            used += [self.evaluation.content_type, self.evaluation.accept]
+        return capture_types(used)

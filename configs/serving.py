@@ -7,7 +7,8 @@ that only fail once several sections meet are rules in `configs.rules`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Iterable
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import (
     Field,
@@ -237,6 +238,36 @@ class DataCapture(Strict):
         ("input", "output"),
         min_length=1,
         description="What is captured: input, output or both.",
+    )
+
+
+# Data capture records a payload as text (encoding CSV or JSON) only when its content type is
+# declared in CaptureContentTypeHeader; "If no headers are specified SageMaker will by default
+# base64 encode when capturing the data" (API_CaptureContentTypeHeader). These media types are
+# text; JSON Lines is JSON one document per line. Others (NumPy .npy, images) stay BASE64.
+CSV_MEDIA_TYPES = frozenset({"text/csv"})
+JSON_MEDIA_TYPES = frozenset(
+    {"application/json", "application/jsonlines", "application/x-jsonlines"}
+)
+# Declared for every model, as the SageMaker Python SDK's DataCaptureConfig does by default
+# (csv_content_types ["text/csv"], json_content_types ["application/json"]): a client may send
+# either without the model's config naming it.
+DEFAULT_CAPTURE_TYPES = ("text/csv", "application/json")
+
+
+class CaptureTypes(NamedTuple):
+    """The content types data capture records as text: CsvContentTypes, JsonContentTypes."""
+
+    csv: tuple[str, ...]
+    json: tuple[str, ...]
+
+
+def capture_types(content_types: Iterable[str]) -> CaptureTypes:
+    """The CSV and JSON media types among `content_types` and the defaults, sorted; parameters
+    (`; charset=utf-8`) dropped, as SageMaker's header lists take bare media types."""
+    media = {t.split(";", 1)[0].strip().lower() for t in (*DEFAULT_CAPTURE_TYPES, *content_types)}
+    return CaptureTypes(
+        csv=tuple(sorted(media & CSV_MEDIA_TYPES)), json=tuple(sorted(media & JSON_MEDIA_TYPES))
     )
 
 

@@ -21,7 +21,7 @@ from stacks.constructs.artifact_storage import ArtifactStorage
 from stacks.constructs.autoscaling import VariantAutoscaling
 from stacks.constructs.bundle_asset import BundleAsset
 from stacks.constructs.dashboard import EndpointDashboard
-from stacks.constructs.data_capture import DataCapture
+from stacks.constructs.data_capture import DataCapture, captured_prefix
 from stacks.constructs.data_quality_monitor import DataQualityMonitor
 from stacks.constructs.encryption_key import EncryptionKey
 from stacks.constructs.endpoint import ModelEndpoint
@@ -149,8 +149,8 @@ class ModelStack(Stack):
                 "DataCapture",
                 bucket=storage.bucket,
                 key=encryption.key,
-                endpoint_name=deployment.endpoint_name,
                 config=spec.data_capture,
+                types=spec.capture_types(),
                 role=role.role,
             )
             if spec.data_capture.enabled
@@ -245,7 +245,7 @@ class ModelStack(Stack):
                 baseline=monitoring[0],
                 image_uri=monitoring[1],
                 bucket=storage.bucket,
-                capture_prefix=f"data-capture/{deployment.endpoint_name}",
+                capture_prefix=captured_prefix(deployment.endpoint_name),
                 key=encryption.key,
                 topic=paging.topic,
             )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
 import pytest
 
 from bundler.baseline.documents import schema
+from ops.emulator import data_capture
 from stacks.metadata import read_monitoring
 from stacks.templates import read_assembly
 from tests.conftest import Synthesized
@@ -125,6 +127,38 @@ def test_the_job_role_reads_capture_and_baseline_and_writes_results_only(
     assert statements["WriteResults"]["Action"] == "s3:PutObject"
     read = json.dumps(statements["ReadCapturedDataAndBaseline"]["Resource"])
     assert "/data-capture/prod-iris/*" in read and read.count(".json") == 2
+
+
+@pytest.mark.parametrize("stack", ["Prod-iris", "Prod-digits"])
+def test_captures_land_once_under_the_endpoint_as_text(synth: Synthesized, stack: str) -> None:
+    """The stack's DataCaptureConfig, read as SageMaker's documented capture reads it (the
+    emulator's `data_capture`): objects go to data-capture/<endpoint>/<variant>/..., inside what
+    the monitoring role may read, and a JSON request is recorded as JSON text, not BASE64."""
+    config = dict(props(synth, stack, "AWS::SageMaker::EndpointConfig")["DataCaptureConfig"])
+    separator, parts = config["DestinationS3Uri"]["Fn::Join"]
+    config["DestinationS3Uri"] = separator.join(
+        "artifacts" if isinstance(part, dict) else part
+        for part in parts  # the bucket's Ref
+    )
+    settings = data_capture.settings_of(config)
+    assert settings is not None and settings.bucket == "artifacts"
+    endpoint = props(synth, stack, "AWS::SageMaker::Endpoint")["EndpointName"]
+    at = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    folder = data_capture.hour_prefix(settings, endpoint, "primary", at)
+    assert folder == f"data-capture/{endpoint}/primary/2024/05/01/12"
+    read = json.dumps(statements_by_sid(synth.templates[stack], prefix="DataQualityRole"))
+    assert f"/data-capture/{endpoint}/*" in read
+    exchange = data_capture.Exchange(
+        endpoint=endpoint,
+        variant="primary",
+        request=b'{"instances": [[1.0]]}',
+        request_type="application/json",
+        response=b'{"predictions": []}',
+        response_type="application/json",
+        at=at,
+    )
+    record = data_capture.record(exchange, settings, event_id="e")["captureData"]
+    assert {side["encoding"] for side in record.values()} == {"JSON"}
 
 
 @pytest.mark.parametrize(("stack", "count"), [("Prod-iris", 4), ("Prod-digits", 64)])

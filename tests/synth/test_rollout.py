@@ -273,11 +273,16 @@ def test_data_capture_into_the_artifact_bucket_with_kms(synth: Synthesized) -> N
     assert capture == {
         "EnableCapture": True,
         "InitialSamplingPercentage": 10,
-        "DestinationS3Uri": {
-            "Fn::Join": ["", ["s3://", {"Ref": bucket}, "/data-capture/prod-iris"]]
-        },
+        # SageMaker appends <endpoint>/<variant>/yyyy/mm/dd/hh itself: the destination ends
+        # at the prefix, so captures land at data-capture/prod-iris/primary/..., once.
+        "DestinationS3Uri": {"Fn::Join": ["", ["s3://", {"Ref": bucket}, "/data-capture"]]},
         "KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
         "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        # iris is sent and answers JSON; CSV as the SDK declares it: captured as text.
+        "CaptureContentTypeHeader": {
+            "CsvContentTypes": ["text/csv"],
+            "JsonContentTypes": ["application/json"],
+        },
     }
     encrypt = next(s for s in execution_statements(template) if s["Sid"] == "EncryptDataCapture")
     assert encrypt["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}

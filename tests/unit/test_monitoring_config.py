@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from configs.loader import load_project
+from configs.serving import CaptureTypes, capture_types
 from tests.conftest import ROOT
 from tests.unit.test_config import edit, error_for, model_config
 
@@ -32,6 +33,23 @@ def test_the_committed_digits_baseline_is_what_its_script_writes() -> None:
     assert OUTPUT.read_bytes() == render()
     first = gzip.decompress(OUTPUT.read_bytes()).decode().splitlines()[0]
     assert first.split(",") == header() and len(header()) == 64
+
+
+def test_data_capture_declares_the_text_types_a_model_is_sent_and_answers() -> None:
+    # Undeclared types are captured as BASE64; the SDK's defaults are always declared.
+    assert capture_types([]) == CaptureTypes(csv=("text/csv",), json=("application/json",))
+    assert capture_types(
+        ["application/jsonlines; charset=utf-8", "application/x-npy", "Text/CSV", "image/png"]
+    ) == CaptureTypes(csv=("text/csv",), json=("application/json", "application/jsonlines"))
+
+
+def test_data_capture_reads_the_smoke_and_evaluation_types(project_copy: Path) -> None:
+    edit(
+        model_config(project_copy),
+        lambda d: d["evaluation"].update(accept="application/x-jsonlines"),
+    )
+    iris = load_project(project_copy).resolved["prod", "iris"]
+    assert iris.capture_types().json == ("application/json", "application/x-jsonlines")
 
 
 def test_monitoring_needs_data_capture(project_copy: Path) -> None:
