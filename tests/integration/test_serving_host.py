@@ -33,8 +33,7 @@ def host(synth: Synthesized) -> Iterator[tuple[hosting.Host, dict[str, Path]]]:
     started = hosting.start_host(environment=ENVIRONMENT)
     try:
         folders = {
-            name: hosting.add_model(started, name, synth.built.bundles[name].path)
-            for name in MODELS
+            name: hosting.add_model(started, name, synth.bundles[name].path) for name in MODELS
         }
         yield started, folders
     finally:

@@ -28,7 +28,7 @@ def test_both_environments_get_a_stack(synthesized: Synthesized) -> None:
 
 
 def test_the_bundle_is_the_documented_layout(synthesized: Synthesized) -> None:
-    bundle = synthesized.built.bundles[NAME]
+    bundle = synthesized.bundles[NAME]
     with tarfile.open(bundle.path) as tar:
         names = sorted(member.name for member in tar.getmembers() if member.isfile())
     assert names == ["code/inference.py", "model.pth"]
