@@ -24,7 +24,8 @@ for _path in (MODEL.parent, MODEL):  # modelkit beside the model folders; the mo
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from train import load_split, parser  # noqa: E402
+# mypy sees this file from the repository root, where the model folder is not on its path.
+from train import load_split, parser  # type: ignore[import-not-found]  # noqa: E402
 
 OUTPUT = HERE / "baseline.csv.gz"
 SIDE = 8
