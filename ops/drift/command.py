@@ -21,9 +21,6 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import boto3
 
 import ops.emulator as emulator
 from ops.deploy_local import DEFAULT_OUTDIR
@@ -46,17 +43,6 @@ def emulator_url(state: Path) -> str:
             "(or set AWS_ENDPOINT_URL to a running one)"
         )
     return found.url
-
-
-def clients(url: str) -> Any:
-    variables = emulator.client_environment(url)
-    session = boto3.Session(
-        aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=variables["AWS_SESSION_TOKEN"],
-        region_name=variables["AWS_REGION"],
-    )
-    return lambda service: session.client(service, endpoint_url=url)
 
 
 def since_of(text: str | None, *, now: datetime) -> str:
@@ -94,7 +80,7 @@ def check_model(
         target.DriftInputError, check.NothingCaptured, captured.CaptureFormatError.
     """
     name = target.stack_name(root=root, model=model, environment=environment)
-    client = clients(url)
+    client = emulator.clients(url)
     found = target.resolve(assembly=assembly, stack_name=name, client=client)
     return check.run(
         target=found,

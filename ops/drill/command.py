@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 import ops.emulator as emulator
@@ -53,15 +52,8 @@ AFTER_PERIODS = 3  # alarm periods of traffic after the good version completed
 
 
 def _session(url: str) -> Any:
-    environment = emulator.client_environment(url)
-    session = boto3.Session(
-        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=environment["AWS_SESSION_TOKEN"],
-        region_name=environment["AWS_REGION"],
-    )
     config = Config(retries={"total_max_attempts": 1}, read_timeout=70, connect_timeout=5)
-    return lambda service: session.client(service, endpoint_url=url, config=config)
+    return emulator.clients(url, config=config)
 
 
 def _wait(condition: Any, *, seconds: float, step: float = 0.2) -> bool:

@@ -174,7 +174,7 @@ def run_phases(asked: Request, handle: emulator.Emulator, log: Log, *, period: f
             f"{asked.stack} has no alarm on {DRIFT_METRIC}<feature>: turn on "
             "`monitoring: {data_quality: {enabled: true}}` for this model and environment"
         )
-    client = drift_command.clients(handle.url)
+    client = emulator.clients(handle.url)
     found = client("cloudformation").describe_stack_resource(
         StackName=asked.stack, LogicalResourceId=topic
     )

@@ -22,6 +22,10 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STATE = ROOT / ".cache" / "emulator" / "state.json"
@@ -57,6 +61,19 @@ def client_environment(url: str) -> dict[str, str]:
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
+
+
+def clients(url: str, *, config: Config | None = None) -> Any:
+    """`clients(url)("s3")`: boto3 clients for this emulator, from `client_environment`'s
+    credentials and region, whatever the shell running the command has set."""
+    variables = client_environment(url)
+    session = boto3.Session(
+        aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=variables["AWS_SESSION_TOKEN"],
+        region_name=variables["AWS_REGION"],
+    )
+    return lambda service: session.client(service, endpoint_url=url, config=config)
 
 
 class EmulatorError(RuntimeError):
