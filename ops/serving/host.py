@@ -43,10 +43,9 @@ from ops.serving.toolkit import (
     ServeError,
     find_toolkit,
     free_port,
-    free_ports,
     server_environment,
     torchserve_command,
-    ts_config,
+    write_ts_config,
 )
 
 MULTI_MODEL = {"SAGEMAKER_MULTI_MODEL": "true"}
@@ -90,19 +89,9 @@ def start_host(
     toolkit = find_toolkit(venv)
     owns = workdir is None
     work = Path(tempfile.mkdtemp(prefix="serve-host-")) if workdir is None else workdir
-    for folder in ("tmp", "logs", "store", "models"):
-        (work / folder).mkdir(parents=True, exist_ok=True)
+    (work / "models").mkdir(parents=True, exist_ok=True)
     port = free_port()
-    config = work / "ts.properties"
-    config.write_text(
-        ts_config(
-            default_config=toolkit.default_config,
-            handler_service=toolkit.handler_service,
-            port=port,
-            side_ports=[p for p in free_ports(4) if p != port][:3],
-            workers=1,
-        )
-    )
+    config = write_ts_config(work=work, toolkit=toolkit, port=port, workers=1)
     env = server_environment(
         model_dir=work / "models" / "model",
         entry_point=entry_point,

@@ -31,11 +31,10 @@ from ops.serving.toolkit import (
     ServeError,
     find_toolkit,
     free_port,
-    free_ports,
     install_requirements,
     server_environment,
     torchserve_command,
-    ts_config,
+    write_ts_config,
 )
 
 DEFAULT_TIMEOUT = 180.0  # seconds for /ping to say Healthy: JVM start-up plus model_fn
@@ -136,18 +135,7 @@ def start(
             model_dir=model_dir, work=work, venv=venv, network_isolation=network_isolation
         )
         port = port or free_port()
-        for folder in ("tmp", "logs", "store"):
-            (work / folder).mkdir(parents=True, exist_ok=True)
-        config = work / "ts.properties"
-        config.write_text(
-            ts_config(
-                default_config=toolkit.default_config,
-                handler_service=toolkit.handler_service,
-                port=port,
-                side_ports=[p for p in free_ports(4) if p != port][:3],
-                workers=workers,
-            )
-        )
+        config = write_ts_config(work=work, toolkit=toolkit, port=port, workers=workers)
         env = server_environment(
             model_dir=model_dir,
             entry_point=entry_point,

@@ -135,6 +135,24 @@ def ts_config(
     return defaults + "\n" + "".join(f"{key}={value}\n" for key, value in extra.items())
 
 
+def write_ts_config(*, work: Path, toolkit: Toolkit, port: int, workers: int) -> Path:
+    """`ts_config` for a server on `port` written to `<work>/ts.properties`, with the working
+    folders TorchServe expects (tmp, logs, store) and three free side ports; returns its path."""
+    for folder in ("tmp", "logs", "store"):
+        (work / folder).mkdir(parents=True, exist_ok=True)
+    config = work / "ts.properties"
+    config.write_text(
+        ts_config(
+            default_config=toolkit.default_config,
+            handler_service=toolkit.handler_service,
+            port=port,
+            side_ports=[p for p in free_ports(4) if p != port][:3],
+            workers=workers,
+        )
+    )
+    return config
+
+
 def install_requirements(
     *, model_dir: Path, work: Path, venv: Path, network_isolation: bool
 ) -> Path | None:
