@@ -1,7 +1,10 @@
 """Integration: SageMaker's PyTorch serving stack (TorchServe + sagemaker-pytorch-inference, in
 .venv-serve) serves each synthesized model.tar.gz on 127.0.0.1, answers /ping and /invocations
-exactly as the in-process handler does, rejects bad requests with a clear 4xx, and stops with
-nothing left running."""
+exactly as the in-process handler does, rejects bad requests with a clear 4xx, answers the
+model's evaluation set exactly as `ops.evaluation` does, and stops with nothing left running.
+
+One server per model for the whole module: a TorchServe start is the expensive part of this
+tier, so every check on a served bundle uses the same one."""
 
 from __future__ import annotations
 
@@ -15,12 +18,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from configs.evaluation import read_set
 from ops import serve, serving
-from tests.conftest import Synthesized
+from ops.evaluation.evaluate import Job, Request, side_by_side
+from tests.conftest import ROOT, Synthesized
 from tests.model_support import MODELS, example, instances, load
 
 JSON = "application/json"
 NPY = "application/x-npy"
+REJECTED = [
+    (b'{"instances": [[1, 2, 3]]}', JSON, JSON),
+    (b"not json", JSON, JSON),
+    (b"1,2,3,4", "text/csv", JSON),
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -123,6 +133,32 @@ def test_bad_requests_get_a_clear_4xx(
     assert b"Traceback" not in response
     # The worker is still fine afterwards.
     assert serving.invoke(server, example(name), JSON)[0] == 200
+
+
+def test_evaluation_answers_as_the_served_model_does(
+    served: tuple[str, serving.Server], synth: Synthesized
+) -> None:
+    """Every request of the model's evaluation set, its example and requests the handlers
+    reject get the same status, content type and body from `ops.evaluation` (TorchServe's
+    worker code in one process) as from the server (TorchServe itself, over HTTP)."""
+    name, server = served
+    cases = read_set(ROOT / "models" / name / "evaluation.jsonl").cases
+    requests = [Request(case.body, JSON, JSON) for case in cases]
+    requests += [Request(example(name), JSON, JSON), Request(example(name), JSON, NPY)]
+    requests += [Request(body, kind, accept) for body, kind, accept in REJECTED]
+    requests.append(Request(example(name), JSON, "text/html"))
+    (evaluated,) = side_by_side([Job(synth.bundles[name].path, "inference.py", tuple(requests))])
+    assert evaluated.error is None, evaluated.error
+    answered = [serving.invoke(server, r.body, r.content_type, accept=r.accept) for r in requests]
+    assert len(evaluated.answers) == len(answered) == len(requests)
+    for request, answer, (status, content_type, body) in zip(
+        requests, evaluated.answers, answered, strict=True
+    ):
+        where = request.body[:60]
+        assert (answer.status, answer.body) == (status, body), where
+        assert answer.content_type == content_type.split(";")[0], where
+    assert sum(a.status == 200 for a in evaluated.answers) == len(cases) + 2
+    assert [a.status for a in evaluated.answers[-4:]] == [400, 400, 415, 406]
 
 
 def test_bundle_for_reads_the_assembly(synth: Synthesized) -> None:
