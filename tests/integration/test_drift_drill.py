@@ -8,36 +8,20 @@ page reaches the drill's loopback subscriber. Afterwards nothing the drill start
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import ops.emulator as emulator
-from tests.conftest import ROOT
-from tests.integration.test_drill import MODEL, STACK, one_model
-
-DRILL_TIMEOUT_S = 900
+from tests.integration.test_drill import STACK, drill, one_model
 
 
 @pytest.fixture(scope="module")
 def drifted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any], Path]:
     base = tmp_path_factory.mktemp("drift")
     work = base / "work"
-    root = one_model(base / "project")
-    command = [sys.executable, "-m", "ops", "drill", "--model", MODEL, "--fault", "drift=2sd"]
-    result = subprocess.run(
-        [*command, "--root", str(root), "--work", str(work)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=DRILL_TIMEOUT_S,
-        check=False,
-    )
+    result = drill(one_model(base / "project"), work, "--fault", "drift=2sd")
     report = json.loads((work / STACK / "drift.json").read_text())
     return result, report, work / STACK
 

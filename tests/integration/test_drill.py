@@ -39,16 +39,23 @@ def one_model(root: Path) -> Path:
 
 
 def drill(root: Path, work: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python -m ops drill` on `root`. A drill killed for its timeout never runs its own
+    clean-up, so the emulator it started (its own process group, model servers included) is
+    stopped here; otherwise whatever the drill leaves running is for the tests to see."""
     command = [sys.executable, "-m", "ops", "drill", "--model", MODEL, *arguments]
-    return subprocess.run(
-        [*command, "--root", str(root), "--work", str(work)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=DRILL_TIMEOUT_S,
-        check=False,
-    )
+    try:
+        return subprocess.run(
+            [*command, "--root", str(root), "--work", str(work)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            capture_output=True,
+            text=True,
+            timeout=DRILL_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        emulator.stop(work / STACK / "emulator.json")
+        raise
 
 
 @pytest.fixture(scope="module")
