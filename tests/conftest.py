@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,15 @@ class Synthesized:
         return Template.from_json(self.templates[stack_name])
 
 
-def synthesize(root: Path, outdir: Path, cache_dir: Path) -> Synthesized:
-    """Load `root`'s configs and synthesize every stack into `outdir`, in this process."""
+def synthesize(
+    root: Path, outdir: Path, cache_dir: Path, *, stacks: Sequence[str] = ()
+) -> Synthesized:
+    """Load `root`'s configs and synthesize its stacks into `outdir`, in this process.
+
+    `stacks`: stack-name globs, as `-c stacks=` gives app.py (`add_stacks`' selection); a test
+    that changes one model's config names that model's stacks, and only those are built and
+    their models bundled (each stack costs the CDK's node process about a CPU-second). Empty:
+    every stack."""
     from aws_cdk import App
 
     from configs.loader import load_project
@@ -85,7 +93,7 @@ def synthesize(root: Path, outdir: Path, cache_dir: Path) -> Synthesized:
     # The same context the CLI passes from cdk.json, so templates match `npx cdk synth`.
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     app = App(outdir=str(outdir), context=context)
-    built = add_stacks(app, project, cache_dir=cache_dir)
+    built = add_stacks(app, project, cache_dir=cache_dir, selection=stacks)
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
     return Synthesized(outdir, templates, built.bundles, project)

@@ -148,7 +148,9 @@ def test_https_paging_endpoints_subscribe(project_copy: Any, tmp_path: Any) -> N
         "https": ["https://events.pagerduty.example/integration/abc"],
     }
     write_yaml(path, data)
-    built = synthesize(project_copy, tmp_path / "out", tmp_path / "bundles")
+    built = synthesize(
+        project_copy, tmp_path / "out", tmp_path / "bundles", stacks=("Staging-iris",)
+    )
     subscriptions = resources(built.templates["Staging-iris"], "AWS::SNS::Subscription")
     assert sorted(
         (s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in subscriptions.values()

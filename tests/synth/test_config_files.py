@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from configs.loader import load_project
 from configs.schema_gen import SCHEMA_DIR, SCHEMAS, render
 from tests.conftest import ROOT, Synthesized, synthesize
 
@@ -49,12 +50,15 @@ def test_committed_schema_is_current(name: str) -> None:
     assert committed == render(SCHEMAS[name]), "schema is stale: run `make schemas`"
 
 
-def test_copying_a_model_folder_adds_two_stacks(project_copy: Path, tmp_path: Path) -> None:
+def test_copying_a_model_folder_adds_two_stacks(
+    synth: Synthesized, project_copy: Path, tmp_path: Path
+) -> None:
+    """The copy's stacks are found and built with no other edit; the other models' stacks are
+    the session's (`test_model_file_synthesizes_a_stack_per_environment`), so only the new
+    folder's are synthesized here."""
     shutil.copytree(project_copy / "models" / "iris", project_copy / "models" / "iris-copy")
-    result = synthesize(project_copy, tmp_path / "out", tmp_path / "cache")
-    models = {path.parent.name for path in (project_copy / "models").glob("*/config.yaml")}
-    assert {"iris", "iris-copy"} <= models
-    assert {f"{prefix}-{name}" for prefix in ("Staging", "Prod") for name in models} == set(
-        result.templates
-    )
-    assert result.bundles["iris-copy"].sha256 == result.bundles["iris"].sha256
+    stacks = {d.stack_name for d in load_project(project_copy).deployments()}
+    assert stacks == set(synth.templates) | {"Staging-iris-copy", "Prod-iris-copy"}
+    result = synthesize(project_copy, tmp_path / "out", tmp_path / "cache", stacks=("*-copy",))
+    assert set(result.templates) == {"Staging-iris-copy", "Prod-iris-copy"}
+    assert result.bundles["iris-copy"].sha256 == synth.bundles["iris"].sha256

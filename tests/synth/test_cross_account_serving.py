@@ -28,7 +28,7 @@ def promoted(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     data = yaml.safe_load(path.read_text())
     data["artifact"].update(source="registry", model_package_arn=PACKAGE)
     write_yaml(path, data)
-    return synthesize(root, root / "cdk.out", root / "bundles")
+    return synthesize(root, root / "cdk.out", root / "bundles", stacks=("*-iris",))
 
 
 def test_prod_reads_the_promoted_artifact_from_the_staging_account(promoted: Synthesized) -> None:

@@ -111,10 +111,13 @@ def _stateful_template(template: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def without_iris(tmp_path: Path) -> Path:
-    """The assembly synthesized after `models/iris/` was deleted."""
+    """The staging assembly synthesized after `models/iris/` was deleted (the test retires
+    staging's stacks only)."""
     copy_project(tmp_path)
     shutil.rmtree(tmp_path / "models" / "iris")
-    return synthesize(tmp_path, tmp_path / "cdk.out", tmp_path / "bundles").outdir
+    return synthesize(
+        tmp_path, tmp_path / "cdk.out", tmp_path / "bundles", stacks=("Staging-*",)
+    ).outdir
 
 
 def test_deleting_a_model_folder_retires_its_stack_but_keeps_its_data(

@@ -18,6 +18,9 @@ from tests.conftest import copy_project, synthesize
 from tests.templates import only_properties, policy_statements, resources
 
 STAGING = "Staging-iris"
+# The stacks the change between base and head touches (a model retrained, one deleted), and
+# one it leaves as it was: each further stack costs two synths and an engine comparison.
+SYNTHESIZED = ("*-iris", "*-retiring", "Staging-digits")
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +30,13 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     cache = work / "bundles"
     base_root = copy_project(work / "base")
     shutil.copytree(base_root / "models" / "iris", base_root / "models" / "retiring")
-    base = synthesize(base_root, work / "base.out", cache).outdir
+    base = synthesize(base_root, work / "base.out", cache, stacks=SYNTHESIZED).outdir
     head_root = work / "head"
     shutil.copytree(base_root, head_root)
     shutil.rmtree(head_root / "models" / "retiring")
     with (head_root / "models" / "iris" / "model.pt").open("ab") as weights:
         weights.write(b"\0retrained")  # new bytes are a new bundle; synth does not load them
-    head = synthesize(head_root, work / "head.out", cache).outdir
+    head = synthesize(head_root, work / "head.out", cache, stacks=SYNTHESIZED).outdir
     return base, head
 
 
@@ -75,6 +78,7 @@ def test_weights_change_is_a_new_model_version(assemblies, report: Report) -> No
     assert "### Model `iris`" in markdown
     assert "<details><summary><code>Staging-iris</code>" in markdown
     assert "AWS::SageMaker::EndpointConfig" in markdown  # the engine's own detail
+    assert "Unchanged: `Staging-digits`." in markdown
 
 
 def test_deleted_model_folder_destroys_stack_and_retains_bucket(

@@ -5,9 +5,6 @@ unless the packages are vendored in the bundle or isolation is off for that mode
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,25 +47,27 @@ def problems(root: Path) -> list[str]:
     return [p.render(root) for p in unvendored_problems(project, project.deployments())]
 
 
-def test_synth_fails_naming_the_file_packages_and_both_fixes(tmp_path: Path) -> None:
+def test_synth_fails_naming_the_file_packages_and_both_fixes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """app.py's own `main`, in this process: a second Python and node process would cost ten
+    CPU-seconds to show what `main` prints. That `python app.py` exits with `main`'s code and
+    prints no traceback is shown once, in tests/unit/test_config.py."""
+    import aws_cdk
+
+    import app
+
     root = with_requirements(project_with_sdk_model(tmp_path / "project"))
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     context.update(projectRoot=str(root), bundleCacheDir=str(tmp_path / "cache"))
-    env = {
-        **os.environ,
-        "CDK_OUTDIR": str(tmp_path / "cdk.out"),
-        "CDK_CONTEXT_JSON": json.dumps(context),
-    }
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+    # The context `npx cdk synth` hands app.py through CDK_CONTEXT_JSON, which only a new node
+    # process would read.
+    new_app = aws_cdk.App
+    monkeypatch.setattr(
+        aws_cdk, "App", lambda: new_app(context=context, outdir=str(tmp_path / "cdk.out"))
     )
-    assert result.returncode == 1
-    message = result.stderr
+    assert app.main() == 1
+    message = capsys.readouterr().err
     assert f"models/{NAME}/config.yaml: serving.network_isolation:" in message
     assert f"lists 'tinypkg==1.0' (models/{NAME}/requirements.txt:2)" in message
     assert "with network isolation (prod, staging)" in message

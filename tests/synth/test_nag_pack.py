@@ -456,7 +456,10 @@ def in_vpc(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         "challenger": {"weight": 10, "model": "iris-next"},
     }
     write_yaml(path, data)
-    return synthesize(root, root / "cdk.out", root / "bundles")
+    # The tests read staging's two stacks; prod builds the same constructs from the same config.
+    return synthesize(
+        root, root / "cdk.out", root / "bundles", stacks=("Staging-iris", "Staging-iris-next")
+    )
 
 
 def test_vpc_from_config_reaches_every_model_of_the_endpoint(in_vpc: Synthesized) -> None:
@@ -506,7 +509,9 @@ def test_turning_isolation_off_is_acknowledged_with_the_config_reason(
     data = yaml.safe_load(path.read_text())
     data["serving"]["network_isolation"] = False
     write_yaml(path, data)
-    built = synthesize(project_copy, tmp_path / "out", tmp_path / "bundles")
+    built = synthesize(
+        project_copy, tmp_path / "out", tmp_path / "bundles", stacks=("Staging-iris",)
+    )
     reasons = acknowledgements(built.outdir, "Staging-iris.metadata.json")
     acknowledged = {k: v for k, v in reasons.items() if "ModelNetworkIsolation" in k[1]}
     assert len(acknowledged) == 1
