@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from ops import deploy_local, promote, retire, serve, summary, verify
 from ops.diff import command as diff
+from ops.diff import synth as diff_synth
 from ops.drift import command as drift
 from ops.drill import command as drill
 from ops.emulator import command as emulator_command
@@ -17,6 +18,7 @@ from ops.runs import command as runs
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
     "summary": (summary.__doc__ or "", summary.add_arguments, summary.run),
     "diff": (diff.__doc__ or "", diff.add_arguments, diff.run),
+    "diff-synth": (diff_synth.__doc__ or "", diff_synth.add_arguments, diff_synth.run),
     "verify": (verify.__doc__ or "", verify.add_arguments, verify.run),
     "retire": (retire.__doc__ or "", retire.add_arguments, retire.run),
     "serve": (serve.__doc__ or "", serve.add_arguments, serve.run),
