@@ -189,6 +189,8 @@ def scope_line(scope: Scope | None) -> str:
     if scope is None or scope.everything:
         return ""
     folders = ", ".join(f"`models/{folder}/`" for folder in scope.folders)
+    if not scope.folders:
+        return f"No file changed: none of the {scope.total} stacks was synthesized."
     if not scope.compared:
         return (
             f"Only {folders} changed, which no stack reads: none of the {scope.total} "

@@ -139,6 +139,12 @@ def test_the_comment_says_which_stacks_were_compared(base: Path, head: Path) -> 
     assert "none of the 10 stacks" in scope_line(Scope((), (), 10, ("notes",)))
 
 
+def test_no_change_synthesizes_nothing(base: Path, head: Path) -> None:
+    scope = chosen(base, head, [])
+    assert (scope.base, scope.head, scope.everything) == ((), (), False)
+    assert scope_line(scope) == "No file changed: none of the 8 stacks was synthesized."
+
+
 def git(repository: Path, *command: str) -> str:
     done = subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *command],
