@@ -201,6 +201,8 @@ lock: ## re-resolve constraints.txt from pyproject.toml in a throw-away environm
 # Each model whose bundle changed is evaluated (.venv-serve) on its evaluation set; a model below
 # its quality bar or behind the base fails the target (`python -m ops diff` exits 4). The run
 # behind each side's weights is looked up in TRACKING_URI (the store `make train` records into).
+# Both sides are synthesized at once, and when only models/<folder>/ files changed, only the
+# stacks that read those folders (`python -m ops diff-synth`; the comment says which).
 BASE ?= origin/main
 DIFF_DIR := .cache/diff
 DIFF_OUTPUT ?=
@@ -210,14 +212,15 @@ diff: setup serve-setup ## Markdown of what the working tree changes against BAS
 	rm -rf $(DIFF_DIR)
 	git worktree prune
 	git worktree add --quiet --detach $(DIFF_DIR)/src '$(BASE)'
-	cd $(DIFF_DIR)/src && $(CURDIR)/node_modules/.bin/cdk synth --quiet \
-		--app '$(CURDIR)/$(PY) app.py' --output $(CURDIR)/$(DIFF_DIR)/base.out \
-		--context bundleCacheDir=$(CURDIR)/.cache/bundles
+	$(PY) -m ops diff-synth --base $(DIFF_DIR)/src --head . --changed-since '$(BASE)' \
+		--base-out $(DIFF_DIR)/base.out --head-out $(DIFF_DIR)/head.out \
+		--scope $(DIFF_DIR)/scope.json --bundle-cache .cache/bundles \
+		--cdk $(CURDIR)/node_modules/.bin/cdk
 	cd $(DIFF_DIR)/src && find models -mindepth 2 -maxdepth 2 -name config.yaml \
 		-exec install -D -m 644 {} $(CURDIR)/$(DIFF_DIR)/base-src/{} \;
 	git worktree remove --force $(DIFF_DIR)/src
-	npx cdk synth --quiet --output $(DIFF_DIR)/head.out
 	$(PY) -m ops diff --base $(DIFF_DIR)/base.out --head $(DIFF_DIR)/head.out \
+		--scope $(DIFF_DIR)/scope.json \
 		--project . --base-project $(DIFF_DIR)/base-src --fail-on-regression \
 		$(if $(TRACKING_URI),--tracking-uri '$(TRACKING_URI)') \
 		--evaluation-cache .cache/evaluations \

@@ -271,15 +271,18 @@ def scale_report(workdir: Path) -> list[str]:
     rows = [
         [name, f"{s.seconds:.1f}", f"{s.cpu_seconds:.1f}", f"{s.peak_rss_mb:.0f}"]
         for name, s in (
-            ("synth, base", diff.base_synth),
-            ("synth, head", diff.head_synth),
+            (
+                f"synth, base + head at once ({diff.stacks[0]} + {diff.stacks[1]} of "
+                f"{diff.total} stacks)",
+                diff.synths,
+            ),
             ("ops diff (engine + evaluation)", diff.diff),
             ("ops diff again (evaluations cached)", diff.cached_diff),
         )
     ]
     print(f"make diff: one model retrained among {DIFF_MODELS} (one run)")
     print(table(["what", "seconds", "cpu s", "peak MB"], rows))
-    print(f"split: two synths {diff.base_synth.seconds + diff.head_synth.seconds:.1f} s, engine "
+    print(f"split: two synths {diff.synths.seconds:.1f} s, engine "
           f"{diff.engine_seconds:.1f} s, evaluation {diff.evaluation_seconds:.1f} s (cached: "
           f"{diff.cached_evaluation_seconds:.1f} s)\n", flush=True)  # fmt: skip
     drill_verdict = drill_report(workdir)
@@ -296,7 +299,7 @@ def scale_report(workdir: Path) -> list[str]:
                 f"{scale.DIFF_TARGET_SECONDS:.0f} s)"),
         drill_verdict,
         f"info  in CPU-seconds: deploy-local {run.cpu_seconds:.1f}, diff "
-        f"{diff.base_synth.cpu_seconds + diff.head_synth.cpu_seconds + diff.diff.cpu_seconds:.1f}",
+        f"{diff.synths.cpu_seconds + diff.diff.cpu_seconds:.1f}",
     ]  # fmt: skip
 
 

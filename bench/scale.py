@@ -1,11 +1,14 @@
 """The PR diff of a one-model change in a 50-model repository, and the fire drill of one model.
 
 Diff: a generated project (`bench.generate`) is the base; a copy with one model's weights
-retrained (seeded noise) is the head. Each is synthesized as `make diff` does (the real CLI, all
-environments, one bundle cache shared by both, so the head reuses the 49 unchanged bundles);
-then `python -m ops diff --project` renders the comment with the model section. The split: the
-two synths, the engine (the diff without its evaluation) and the evaluation (the model's base
-and head answering its evaluation set), then the same diff again, evaluations from the cache.
+retrained (seeded noise) is the head. Both are synthesized as `make diff` does: by
+`python -m ops diff-synth` (the real CLI, all environments, one bundle cache shared by both; only
+the stacks that read the changed folders, the two sides at once), the changed files given as
+the paths that differ between the two trees (what `git diff` + untracked files list for
+`make diff`). Then `python -m ops diff --project --scope` renders the comment with the model
+section. The split: the two synths (together, as they run), the engine (the diff without its
+evaluation) and the evaluation (the model's base and head answering its evaluation set), then
+the same diff again, evaluations from the cache.
 
 Drill: `python -m ops drill --model iris` as `make drill` runs it (default fault, environment
 and time scale), its whole process tree watched.
@@ -13,6 +16,8 @@ and time scale), its whole process tree watched.
 
 from __future__ import annotations
 
+import filecmp
+import json
 import re
 import shutil
 import sys
@@ -31,8 +36,9 @@ _EVALUATED = re.compile(r"diff: (\d+) model\(s\) evaluated in ([0-9.]+) s")
 @dataclass(frozen=True)
 class DiffResult:
     models: int
-    base_synth: tree.TreeSample
-    head_synth: tree.TreeSample
+    synths: tree.TreeSample  # base and head, at once, only the stacks the change affects
+    stacks: tuple[int, int]  # stacks synthesized per side, of `total`
+    total: int
     diff: tree.TreeSample  # engine + evaluation
     evaluation_seconds: float
     cached_diff: tree.TreeSample  # the same diff again: evaluations from the cache
@@ -44,7 +50,7 @@ class DiffResult:
 
     @property
     def total_seconds(self) -> float:
-        return self.base_synth.seconds + self.head_synth.seconds + self.diff.seconds
+        return self.synths.seconds + self.diff.seconds
 
 
 def _checked(sample: tree.TreeSample, what: str) -> tree.TreeSample:
@@ -53,15 +59,37 @@ def _checked(sample: tree.TreeSample, what: str) -> tree.TreeSample:
     return sample
 
 
-def _synth(project: Path, bundles: Path) -> tree.TreeSample:
+def changed_paths(base: Path, head: Path) -> list[str]:
+    """Files (relative, POSIX) added, removed or different between two trees."""
+    files = {
+        path.relative_to(root).as_posix()
+        for root in (base, head)
+        for path in root.rglob("*")
+        if path.is_file() and "cdk.out" not in path.relative_to(root).parts
+    }
+    return sorted(
+        name
+        for name in files
+        if not ((base / name).is_file() and (head / name).is_file())
+        or not filecmp.cmp(base / name, head / name, shallow=False)
+    )
+
+
+def _synths(base: Path, head: Path, work: Path) -> tuple[tree.TreeSample, dict[str, object]]:
+    """`make diff`'s synth step on two generated projects, and the scope it chose."""
+    changed = work / "changed.txt"
+    changed.write_text("".join(f"{name}\n" for name in changed_paths(base, head)))
     command = [
-        str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet",
-        "--app", f"{ROOT / '.venv' / 'bin' / 'python'} app.py",
-        "--output", str(project / "cdk.out"),
-        "--context", f"projectRoot={project}",
-        "--context", f"bundleCacheDir={bundles}",
+        sys.executable, "-m", "ops", "diff-synth",
+        "--base", str(base), "--head", str(head), "--code", str(ROOT),
+        "--base-out", str(base / "cdk.out"), "--head-out", str(head / "cdk.out"),
+        "--changed-files", str(changed), "--scope", str(work / "scope.json"),
+        "--bundle-cache", str(work / "bundles"),
+        "--cdk", str(ROOT / "node_modules" / ".bin" / "cdk"),
     ]  # fmt: skip
-    return _checked(tree.run(command, cwd=ROOT, env=environment()), f"synth of {project}")
+    sample = _checked(tree.run(command, cwd=ROOT, env=environment()), "ops diff-synth")
+    scope: dict[str, object] = json.loads((work / "scope.json").read_text())
+    return sample, scope
 
 
 def _evaluated(sample: tree.TreeSample) -> float:
@@ -71,32 +99,43 @@ def _evaluated(sample: tree.TreeSample) -> float:
     return float(found[-1][1])
 
 
+def _count(names: object) -> int:
+    return len(names) if isinstance(names, list) else -1
+
+
 def measure_diff(workdir: Path, models: int) -> DiffResult:
-    base = workdir / f"diff-{models}" / "base"
-    head = workdir / f"diff-{models}" / "head"
+    work = workdir / f"diff-{models}"
+    base, head = work / "base", work / "head"
     generate.generate(models=models, out=base)
     shutil.rmtree(head, ignore_errors=True)
     shutil.copytree(base, head)
     changed = head / "models" / generate.model_name(0) / generate.WEIGHTS
     generate.nudge(changed, seed=99)
-    bundles = workdir / f"diff-{models}" / "bundles"
-    base_synth, head_synth = _synth(base, bundles), _synth(head, bundles)
+    synths, scope = _synths(base, head, work)
     command = [
         sys.executable, "-m", "ops", "diff",
         "--base", str(base / "cdk.out"), "--head", str(head / "cdk.out"),
+        "--scope", str(work / "scope.json"),
         "--project", str(head), "--base-project", str(base),
-        "--evaluation-cache", str(workdir / f"diff-{models}" / "evaluations"),
-        "--output", str(workdir / f"diff-{models}" / "diff.md"),
+        "--evaluation-cache", str(work / "evaluations"),
+        "--output", str(work / "diff.md"),
     ]  # fmt: skip
     diff = _checked(tree.run(command, cwd=ROOT, env=environment()), "ops diff")
-    markdown = (workdir / f"diff-{models}" / "diff.md").read_text()
+    markdown = (work / "diff.md").read_text()
     if f"`{generate.model_name(0)}`: new model version" not in markdown:
         raise RuntimeError(f"the model section does not show the changed model:\n{markdown[:3000]}")
     again = _checked(tree.run(command, cwd=ROOT, env=environment()), "ops diff, again")
     result = DiffResult(
-        models, base_synth, head_synth, diff, _evaluated(diff), again, _evaluated(again)
+        models,
+        synths,
+        (_count(scope.get("base")), _count(scope.get("head"))),
+        int(str(scope.get("total", 0))),
+        diff,
+        _evaluated(diff),
+        again,
+        _evaluated(again),
     )
-    shutil.rmtree(workdir / f"diff-{models}", ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
     return result
 
 

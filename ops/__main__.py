@@ -3,44 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from ops import deploy_local, promote, retire, serve, summary, verify
-from ops.diff import command as diff
-from ops.drift import command as drift
-from ops.drill import command as drill
-from ops.emulator import command as emulator_command
-from ops.runs import command as runs
-
-# Each command module exposes `add_arguments(parser)` and `run(args) -> int`.
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
-    "summary": (summary.__doc__ or "", summary.add_arguments, summary.run),
-    "diff": (diff.__doc__ or "", diff.add_arguments, diff.run),
-    "verify": (verify.__doc__ or "", verify.add_arguments, verify.run),
-    "retire": (retire.__doc__ or "", retire.add_arguments, retire.run),
-    "serve": (serve.__doc__ or "", serve.add_arguments, serve.run),
-    "promote": (promote.__doc__ or "", promote.add_arguments, promote.run),
-    "deploy-local": (deploy_local.__doc__ or "", deploy_local.add_arguments, deploy_local.run),
-    "drill": (drill.__doc__ or "", drill.add_arguments, drill.run),
-    "drift": (drift.__doc__ or "", drift.add_arguments, drift.run),
-    "runs": (runs.__doc__ or "", runs.add_arguments, runs.run),
-    "emulator": (
-        emulator_command.__doc__ or "",
-        emulator_command.add_arguments,
-        emulator_command.run,
-    ),
+# Each command module exposes `add_arguments(parser)` and `run(args) -> int`. Only the module of
+# the command given is imported (all of them for `--help`): some pull in heavy libraries (the
+# drift command scipy), which every other command would pay for at start-up, `make diff` twice.
+COMMANDS: dict[str, str] = {
+    "summary": "ops.summary",
+    "diff": "ops.diff.command",
+    "diff-synth": "ops.diff.synth",
+    "verify": "ops.verify",
+    "retire": "ops.retire",
+    "serve": "ops.serve",
+    "promote": "ops.promote",
+    "deploy-local": "ops.deploy_local",
+    "drill": "ops.drill.command",
+    "drift": "ops.drift.command",
+    "runs": "ops.runs.command",
+    "emulator": "ops.emulator.command",
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    chosen = [arguments[0]] if arguments and arguments[0] in COMMANDS else list(COMMANDS)
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (doc, add_arguments, run) in COMMANDS.items():
+    for name in chosen:
+        module = importlib.import_module(COMMANDS[name])
+        doc = module.__doc__ or ""
         sub = commands.add_parser(name, help=doc.strip().splitlines()[0], description=doc)
-        add_arguments(sub)
-        sub.set_defaults(run=run)
-    args = parser.parse_args(argv)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    args = parser.parse_args(arguments)
     return int(args.run(args))
 
 

@@ -21,6 +21,7 @@ found and `--fail-on-destructive` given; 4 a model misses its quality bar or reg
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from ops.diff.changes import compare
 from ops.diff.engine import DiffError
 from ops.diff.markdown import DEFAULT_LIMIT, render
 from ops.diff.models import ModelReport, model_changes
+from ops.diff.scope import Scope
 from ops.diff.training_runs import link_runs
 from ops.evaluation.compare import EvaluationError
 from ops.serving import ServeError
@@ -82,6 +84,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "$GITHUB_OUTPUT), after the Markdown: make turns any failing exit code into 2",
     )
     parser.add_argument(
+        "--scope",
+        type=Path,
+        help="the scope `python -m ops diff-synth` wrote: the comment says which stacks were "
+        "compared when not all of them were synthesized",
+    )
+    parser.add_argument(
         "--fail-on-regression",
         action="store_true",
         help=f"exit {EXIT_REGRESSION} if a model's metric misses its quality bar or falls "
@@ -105,6 +113,18 @@ def _models(args: argparse.Namespace) -> ModelReport | None:
     return link_runs(report, tracking_uri=args.tracking_uri, project=args.project)
 
 
+def _scope(path: Path | None) -> Scope | None:
+    """The synthesized scope, or None (every stack) without --scope."""
+    if path is None:
+        return None
+    try:
+        return Scope.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as error:
+        raise FileNotFoundError(
+            f"{path}: not a scope written by `ops diff-synth` ({error})"
+        ) from error
+
+
 def _status(args: argparse.Namespace, *, destructive: bool, regression: bool) -> int:
     failing_destructive = destructive and args.fail_on_destructive
     failing_regression = regression and args.fail_on_regression
@@ -120,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         report = compare(
             args.base, args.head, base_label=args.base_label, head_label=args.head_label
         )
+        scope = _scope(args.scope)
         models = _models(args)
     except (DiffError, FileNotFoundError, ConfigError, ServeError) as error:
         print(f"diff: {error}", file=sys.stderr)
@@ -129,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         if error.detail:
             print(error.detail, file=sys.stderr)
         return 1
-    markdown = render(report, limit=args.limit, models=models)
+    markdown = render(report, limit=args.limit, models=models, scope=scope)
     if args.output:
         args.output.write_text(markdown)
     else:

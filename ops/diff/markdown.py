@@ -17,6 +17,7 @@ from ops.diff.changes import IamRow, Report, StackChange
 from ops.diff.describe import ENDPOINT, ENDPOINT_CONFIG, Deployed
 from ops.diff.model_markdown import model_section, regression_callout
 from ops.diff.models import ModelReport
+from ops.diff.scope import Scope
 
 # GitHub refuses comments over 65,536 characters; leave room for the sticky marker and footer.
 DEFAULT_LIMIT = 60_000
@@ -183,14 +184,46 @@ def _details(report: Report, room: int) -> list[str]:
     return parts
 
 
-def render(report: Report, *, limit: int = DEFAULT_LIMIT, models: ModelReport | None = None) -> str:
+def scope_line(scope: Scope | None) -> str:
+    """One line saying which stacks were compared when not all of them were synthesized."""
+    if scope is None or scope.everything:
+        return ""
+    folders = ", ".join(f"`models/{folder}/`" for folder in scope.folders)
+    if not scope.folders:
+        return f"No file changed: none of the {scope.total} stacks was synthesized."
+    if not scope.compared:
+        return (
+            f"Only {folders} changed, which no stack reads: none of the {scope.total} "
+            "stacks was synthesized."
+        )
+    shown = ", ".join(f"`{name}`" for name in scope.compared[:8])
+    if len(scope.compared) > 8:
+        shown += f" and {len(scope.compared) - 8} more"
+    others = scope.total - len(scope.compared)
+    return (
+        f"Compared {len(scope.compared)} of {scope.total} stacks ({shown}); the other "
+        f"{others} were not synthesized because nothing they read changed (only {folders})."
+    )
+
+
+def render(
+    report: Report,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    models: ModelReport | None = None,
+    scope: Scope | None = None,
+) -> str:
     """Markdown for the PR comment. Detail is dropped before summary to stay under `limit`:
     the engine's output first, then the model section's collapsed rows, then summary rows.
 
     Args:
         models: the model section (`ops.diff.models`); None leaves it out.
+        scope: which stacks were synthesized (`ops.diff.scope`); None means all of them.
     """
     title = f"## CDK diff: `{report.head_label}` against `{report.base_label}`"
+    compared = scope_line(scope)
+    if compared:
+        title += f"\n\n{compared}"
     if not report.changed:
         text = f"{MARKER}\n{title}\n\n**No changes** to any of the {len(report.stacks)} stack(s)."
         return text[:limit]
