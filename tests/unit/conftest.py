@@ -1,14 +1,23 @@
 """Fixtures the unit tests share: moto's model registry with the Staging iris group in it, in the
-Staging account, readable from the Prod account as the Staging stack's group policy makes it."""
+Staging account, readable from the Prod account as the Staging stack's group policy makes it;
+and Hypothesis' profiles.
+
+Profiles: Hypothesis' own ("default", or "ci" where CI is set: 100 examples) are what `make
+test` and CI run; "dev", a quarter of that, is what `make check` runs (HYPOTHESIS_PROFILE=dev,
+or `--hypothesis-profile dev`). tests/unit/test_config_fuzz.py scales each campaign by that
+share.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from hypothesis import settings
 from moto import mock_aws
 
 from ops.emulator.extensions import registry_policy
@@ -18,6 +27,10 @@ REGION = "eu-west-1"
 GROUP = "staging-iris"
 STAGING_ACCOUNT = "111111111111"  # configs/staging.yaml: owns the group
 PROD_ACCOUNT = "222222222222"  # configs/prod.yaml: serves what is promoted
+
+settings.register_profile("dev", max_examples=25)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
 def group_policy(*accounts: str) -> str:
