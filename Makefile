@@ -168,7 +168,9 @@ lint: setup ## ruff, format check, mypy and the architecture contracts (import-l
 # Java, emulator or taskcat needed (tests/integration/ is what it leaves out); checkov (its own
 # venv, made once) runs with the synth tier, ~10 s of CPU over every template. Lint runs beside
 # the tests (it is one process; the tests take every core), its output printed after theirs.
-# Prints its time.
+# Prints its time. It runs Hypothesis' "dev" profile, a quarter of the examples `make test`
+# runs (tests/unit/conftest.py).
+check: export HYPOTHESIS_PROFILE := dev
 check: setup checkov-setup ## lint + unit and synth tests with checkov (no serving stack, emulator or taskcat); prints its time
 	@start=$$(date +%s); log=$$(mktemp); \
 	$(MAKE) --no-print-directory lint >"$$log" 2>&1 & lint=$$!; \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictStr, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, StrictStr, field_validator
 
 from configs.base import Items, Strict
 from configs.model import Overrides
@@ -25,9 +25,20 @@ class Paging(Strict):
     )
 
 
-LogRetentionDays = Literal[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
+def _not_a_bool(value: object) -> object:
+    """YAML's `true` is Python's True, which equals 1: a Literal that holds 1 would take it as
+    one day, even in strict mode."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number of days, not {str(value).lower()}")
+    return value
+
+
+LogRetentionDays = Annotated[
+    Literal[
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+        2922, 3288, 3653,
+    ],
+    BeforeValidator(_not_a_bool),
 ]  # fmt: skip
 
 

@@ -1,14 +1,26 @@
 """Fixtures the unit tests share: moto's model registry with the Staging iris group in it, in the
-Staging account, readable from the Prod account as the Staging stack's group policy makes it."""
+Staging account, readable from the Prod account as the Staging stack's group policy makes it;
+an empty MLflow store to copy; and Hypothesis' profiles.
+
+Profiles: Hypothesis' own ("default", or "ci" where CI is set: 100 examples) are what `make
+test` and CI run; "dev", a quarter of that, is what `make check` runs (HYPOTHESIS_PROFILE=dev,
+or `--hypothesis-profile dev`). tests/unit/test_config_fuzz.py scales each campaign by that
+share.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from hypothesis import settings
 from moto import mock_aws
 
 from ops.emulator.extensions import registry_policy
@@ -18,6 +30,10 @@ REGION = "eu-west-1"
 GROUP = "staging-iris"
 STAGING_ACCOUNT = "111111111111"  # configs/staging.yaml: owns the group
 PROD_ACCOUNT = "222222222222"  # configs/prod.yaml: serves what is promoted
+
+settings.register_profile("dev", max_examples=25)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
 def group_policy(*accounts: str) -> str:
@@ -58,3 +74,34 @@ def sagemaker(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterato
             ModelPackageGroupName=GROUP, ResourcePolicy=group_policy(PROD_ACCOUNT)
         )
         yield client
+
+
+@pytest.fixture(scope="session")
+def empty_mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite store with its tables made, for tests to copy (`mlflow_store_at`).
+
+    Making the tables runs MLflow's schema migrations, about 4 CPU-s: once per session, not
+    once per module or test. xdist's workers share the session folder (the parent of their
+    own): the first to ask makes the store under a lock, the others find it there.
+    """
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / "mlflow-store"
+    folder.mkdir(exist_ok=True)
+    database = folder / "mlflow.db"
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not database.exists():
+            from mlflow import MlflowClient
+
+            making = folder / "making" / "mlflow.db"
+            making.parent.mkdir()
+            MlflowClient(tracking_uri=f"sqlite:///{making}").search_experiments()
+            making.replace(database)
+    return database
+
+
+def mlflow_store_at(path: Path, empty_mlflow_store: Path) -> str:
+    """A copy of the empty store at `path`, as a tracking URI."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(empty_mlflow_store, path)
+    return f"sqlite:///{path}"

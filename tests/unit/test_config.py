@@ -62,6 +62,15 @@ def test_out_of_range_value_names_the_range(project_copy: Path) -> None:
     assert "fix: Instances behind the variant, from 1 to 100." in message
 
 
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_boolean_log_retention_is_an_error_not_one_day(project_copy: Path, flag: bool) -> None:
+    """YAML's `true` equals 1, and 1 is a valid retention: found by the config fuzz."""
+    edit(project_copy / "configs" / "staging.yaml", lambda d: d.update(log_retention_days=flag))
+    message = error_for(project_copy)
+    assert "configs/staging.yaml:" in message
+    assert f"log_retention_days: a number of days, not {str(flag).lower()}" in message
+
+
 def test_line_number_points_at_the_bad_key(project_copy: Path) -> None:
     path = model_config(project_copy)
     edit(path, lambda d: d["serving"].update(instance_type="m5.large"))

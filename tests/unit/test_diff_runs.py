@@ -8,7 +8,6 @@ writes (`modelkit.run_record`). No store, or a store that does not answer, is a 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from ops.diff.model_markdown import model_section
 from ops.diff.models import Bundle, ModelChange, ModelReport
 from ops.diff.training_runs import NO_RUN, link_runs, weights_digests
 from ops.runs.weights import run_url, shown_uri
+from tests.unit.conftest import mlflow_store_at
 
 MODEL = "iris"
 
@@ -49,22 +49,6 @@ def record(uri: str, *, experiment: str, digest: str, lr: str, accuracy: float) 
     client.set_tag(run_id, "weights.file_sha256", digest)
     client.set_terminated(run_id, "FINISHED")
     return run_id
-
-
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An MLflow SQLite store with its tables made (seconds), copied by each test."""
-    from mlflow import MlflowClient
-
-    database = tmp_path_factory.mktemp("store") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{database}").search_experiments()
-    return database
-
-
-def store_at(path: Path, empty_store: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(empty_store, path)
-    return f"sqlite:///{path}"
 
 
 @pytest.fixture
@@ -103,11 +87,11 @@ def test_an_unpacked_bundle_folder_gives_the_same_digests(tmp_path: Path) -> Non
 
 
 def test_the_section_names_the_runs_behind_base_and_head(
-    sides: tuple[Bundle, Bundle], tmp_path: Path, empty_store: Path
+    sides: tuple[Bundle, Bundle], tmp_path: Path, empty_mlflow_store: Path
 ) -> None:
     base, head = sides
     assert base.archive is not None and head.archive is not None
-    uri = store_at(tmp_path / "store" / "mlflow.db", empty_store)
+    uri = mlflow_store_at(tmp_path / "store" / "mlflow.db", empty_mlflow_store)
     base_run = record(
         uri, experiment=MODEL, digest=weights_digests(base.archive)[0], lr="0.01", accuracy=0.9
     )
@@ -134,13 +118,13 @@ def test_the_section_names_the_runs_behind_base_and_head(
 
 
 def test_the_local_store_is_found_in_the_project_and_runs_can_be_missing(
-    sides: tuple[Bundle, Bundle], tmp_path: Path, empty_store: Path
+    sides: tuple[Bundle, Bundle], tmp_path: Path, empty_mlflow_store: Path
 ) -> None:
     """`make train`'s store under .cache/mlflow is read without being named; weights that no
     run recorded say so, and weights several runs made name the newest and count the rest."""
     base, head = sides
     assert head.archive is not None
-    uri = store_at(tmp_path / ".cache" / "mlflow" / "mlflow.db", empty_store)
+    uri = mlflow_store_at(tmp_path / ".cache" / "mlflow" / "mlflow.db", empty_mlflow_store)
     digest = weights_digests(head.archive)[0]
     record(uri, experiment=MODEL, digest=digest, lr="0.01", accuracy=0.9)
     newest = record(uri, experiment=MODEL, digest=digest, lr="0.01", accuracy=0.9)
@@ -189,9 +173,11 @@ def test_an_unreachable_tracking_server_is_a_note_not_a_failure(
     assert "Training runs not linked" in rendered(linked)
 
 
-def test_a_bundle_not_built_at_synth_has_no_digest(tmp_path: Path, empty_store: Path) -> None:
+def test_a_bundle_not_built_at_synth_has_no_digest(
+    tmp_path: Path, empty_mlflow_store: Path
+) -> None:
     head = Bundle("f" * 64, 10, "inference.py", None)
-    store_at(tmp_path / ".cache" / "mlflow" / "mlflow.db", empty_store)
+    mlflow_store_at(tmp_path / ".cache" / "mlflow" / "mlflow.db", empty_mlflow_store)
     linked = link_runs(report_of(None, head), tracking_uri=None, project=tmp_path)
     base, after = row(rendered(linked), "training run (MLflow)")
     assert base == "-"  # a new model has no base

@@ -13,7 +13,7 @@ import pytest
 from ops.promote import run
 from ops.runs.lookup import RUN_METADATA
 from stacks.pipeline_tracking import RUN_METADATA as WRITTEN_BY_THE_PIPELINE
-from tests.unit.conftest import GROUP, REGION
+from tests.unit.conftest import GROUP, REGION, mlflow_store_at
 
 SERVER = f"arn:aws:sagemaker:{REGION}:111111111111:mlflow-tracking-server/staging-iris"
 
@@ -68,9 +68,13 @@ def test_the_keys_read_are_the_keys_the_pipeline_writes() -> None:
 
 
 def test_promote_shows_the_run_behind_the_pinned_version(
-    sagemaker: Any, project_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sagemaker: Any,
+    project_copy: Path,
+    tmp_path: Path,
+    empty_mlflow_store: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = mlflow_store_at(tmp_path / "mlflow.db", empty_mlflow_store)
     run_id = recorded_run(uri)
     register(sagemaker, {})
     register(sagemaker, metadata_of(run_id))
