@@ -4,12 +4,13 @@
 deployed), matches stacks by name, has the engine diff every pair in one run and classifies each
 stack: new model version, rollout, capacity, alarms, IAM, destructive. A change is destructive
 when a bucket or an endpoint would be replaced or deleted, or a stack destroyed; a new
-EndpointConfig or Model is not. IAM changes are the engine's, minus grants that only follow the
-bundle to its new object key.
+EndpointConfig or Model is not. IAM changes are the engine's, minus grants that only follow a
+bundle or training-code archive to its new object key.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ IMPACT_WORDS = {
 }
 
 IamRow = tuple[str, ...]
+# How a sha256 appears in an asset's object key or ARN.
+SHA256 = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
 @dataclass(frozen=True)
@@ -70,23 +73,28 @@ class Report:
         return tuple(item for stack in self.stacks for item in stack.destructive)
 
 
-def iam_changes(
-    *, old: Deployed | None, new: Deployed | None, engine: EngineResult
-) -> tuple[IamRow, ...]:
-    """The engine's IAM statement changes, minus grants that moved to the new bundle object."""
-    old_sha, new_sha = old and old.sha256, new and new.sha256
+def iam_changes(engine: EngineResult) -> tuple[IamRow, ...]:
+    """The engine's IAM statement changes, minus grants that only moved to a new asset object.
+
+    An asset's S3 object key is its content's sha256 (`stacks/constructs/bundle_asset.py`): a
+    new model bundle or training-code archive is a new key, and the grant on the old key is
+    removed as the same grant on the new key is added. A removed row and an added row that are
+    equal once every sha256 in them is masked are that move, not a change of permissions.
+    """
     rows = list(engine.iam_statements) + list(engine.iam_managed_policies)
-    if not (old_sha and new_sha and old_sha != new_sha):
-        return tuple(rows)
     added = [row for row in rows if row[:1] == ("+",)]
-    removed = [row for row in rows if row[:1] == ("-",)]
-    moved = []
-    for row in removed:
-        follows = ("+", *(cell.replace(old_sha, new_sha) for cell in row[1:]))
-        if follows != row and follows in added:
+    moved: list[IamRow] = []
+    for row in (row for row in rows if row[:1] == ("-",)):
+        follows = next((a for a in added if _masked(a) == _masked(row)), None)
+        if follows is not None and _masked(row) != row[1:]:
             added.remove(follows)
             moved += [row, follows]
     return tuple(row for row in rows if row not in moved)
+
+
+def _masked(row: IamRow) -> IamRow:
+    """A row's cells after its sign, with each sha256 in them replaced by one placeholder."""
+    return tuple(SHA256.sub("<sha256>", cell) for cell in row[1:])
 
 
 def _destroyed(name: str, old: Deployed) -> str:
@@ -144,7 +152,7 @@ def classify(
     if after is None and before is not None:
         destroyed = (_destroyed(name, before),)
         return StackChange(name, before, after, engine, destroyed, ("stack destroyed",), model)
-    iam = iam_changes(old=before, new=after, engine=engine)
+    iam = iam_changes(engine)
     if before is None or after is None:  # created (compare never pairs two missing templates)
         return StackChange(name, before, after, engine, (), ("new stack",), model, iam)
     destructive = _lost(name, engine)

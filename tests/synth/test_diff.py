@@ -25,7 +25,8 @@ SYNTHESIZED = ("*-iris", "*-retiring", "Staging-digits")
 
 @pytest.fixture(scope="module")
 def assemblies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Base: the project plus a model `retiring`. Head: new iris weights, `retiring` deleted."""
+    """Base: the project plus a model `retiring`. Head: new iris weights and training code,
+    `retiring` deleted."""
     work = tmp_path_factory.mktemp("diff")
     cache = work / "bundles"
     base_root = copy_project(work / "base")
@@ -36,6 +37,8 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     shutil.rmtree(head_root / "models" / "retiring")
     with (head_root / "models" / "iris" / "model.pt").open("ab") as weights:
         weights.write(b"\0retrained")  # new bytes are a new bundle; synth does not load them
+    with (head_root / "models" / "iris" / "train.py").open("a") as train:
+        train.write("# trained again\n")  # and a new training-code archive
     head = synthesize(head_root, work / "head.out", cache, stacks=SYNTHESIZED).outdir
     return base, head
 
@@ -73,7 +76,8 @@ def test_weights_change_is_a_new_model_version(assemblies, report: Report) -> No
     line = row(markdown, STAGING)
     assert "new model version" in line
     assert f"`{old['sha256'][:12]}` → `{new['sha256'][:12]}`" in line
-    # The execution role's read grant follows the bundle to its new key: not an IAM change.
+    # The execution role's read grants follow the bundle and the training-code archive to their
+    # new keys: not an IAM change.
     assert "IAM" not in line
     assert "### Model `iris`" in markdown
     assert "<details><summary><code>Staging-iris</code>" in markdown
