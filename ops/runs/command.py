@@ -116,8 +116,10 @@ def _ui(args: argparse.Namespace) -> int:
         return 1
     print(f"MLflow UI: {server.url}  (runs in {args.tracking_uri}; Ctrl-C stops it)", flush=True)
     # Ctrl-C, `kill` or a closed terminal: the server is stopped either way (it runs in a
-    # session of its own, so no signal reaches it but this one).
-    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+    # session of its own, so no signal reaches it but this one). SIGINT is set here too: a
+    # command started in the background of a script inherits SIGINT ignored, and Python then
+    # leaves it ignored, so Ctrl-C's signal would not stop it.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _interrupt)
     try:
         server.process.wait()
