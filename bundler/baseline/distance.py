@@ -31,7 +31,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 ROBUST_ALPHA = 0.01
 SIMPLE = "Simple"
@@ -49,6 +48,8 @@ def linf_simple(baseline: np.ndarray, current: np.ndarray) -> float:
     """The largest gap between the two samples' empirical CDFs (two-sample KS statistic)."""
     if baseline.size == 0 or current.size == 0:
         return 0.0
+    from scipy import stats  # ~1.7 CPU-s to import: paid only where a distance is computed
+
     return float(stats.ks_2samp(baseline, current).statistic)
 
 
@@ -56,6 +57,8 @@ def linf_robust(distance: float, *, baseline_count: int, current_count: int) -> 
     """`distance` less the KS test's critical gap for these sample sizes, never below zero."""
     if baseline_count <= 0 or current_count <= 0:
         return 0.0
+    from scipy import stats
+
     critical = float(stats.kstwobign.isf(ROBUST_ALPHA))
     scale = math.sqrt((baseline_count + current_count) / (baseline_count * current_count))
     return max(0.0, distance - critical * scale)

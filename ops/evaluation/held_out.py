@@ -22,8 +22,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import torch
-
 ROOT = Path(__file__).resolve().parents[2]
 OWN_MODULES = ("model", "train", "inference", "modelkit")
 DEFAULT_FILE = "evaluation.jsonl"
@@ -55,6 +53,10 @@ def _rounded(value: Any) -> Any:
 
 def draw(folder: Path, *, per_class: int, weights: str = "model.pt") -> list[str]:
     """The evaluation set's lines for the model in `folder`."""
+    # Imported here, not at the top: torch costs ~3 CPU-s to import, and a test session that
+    # collects this module without drawing a set should not pay for it.
+    import torch
+
     with _model_modules(folder) as (train, model):
         saved = torch.load(folder / weights, map_location="cpu", weights_only=True)
         split = train.load_split(folder / "data", **saved["split"])

@@ -16,6 +16,7 @@ from moto import mock_aws
 from ops.__main__ import main
 from stacks.templates import read_template
 from tests.conftest import ROOT
+from tests.service_models import shared_service_models
 from tests.templates import only, only_properties
 
 STACK = "Staging-iris"
@@ -109,8 +110,15 @@ def verify(assembly: Path, tmp_path: Path, *extra: str) -> tuple[int, str]:
     return code, summary.read_text()
 
 
+@pytest.fixture(scope="module")
+def service_models() -> Iterator[None]:
+    """botocore's service models parsed once for the module (tests/service_models.py)."""
+    with shared_service_models():
+        yield
+
+
 @pytest.fixture
-def aws(aws_credentials: None) -> Iterator[None]:
+def aws(aws_credentials: None, service_models: None) -> Iterator[None]:
     with mock_aws():
         yield
 

@@ -25,6 +25,7 @@ from moto import mock_aws
 
 from ops.emulator.extensions import registry_policy
 from ops.emulator.patching import Patches
+from tests.service_models import shared_service_models
 
 REGION = "eu-west-1"
 GROUP = "staging-iris"
@@ -105,3 +106,11 @@ def mlflow_store_at(path: Path, empty_mlflow_store: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(empty_mlflow_store, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _service_models_read_once() -> Iterator[None]:
+    """botocore's service models parsed once per worker, not once per moto mock
+    (tests/service_models.py)."""
+    with shared_service_models():
+        yield

@@ -19,7 +19,6 @@ from ops.diff import scope as scope_module
 from ops.diff.markdown import scope_line
 from ops.diff.scope import Scope, changed_files, select
 from ops.diff.synth import Side, empty_assembly, synth_command, synthesize
-from stacks.app_stacks import _variant_model_names
 from stacks.templates import read_assembly
 from tests.conftest import copy_project
 
@@ -117,6 +116,10 @@ def test_a_folder_no_model_reads_selects_nothing(base: Path, head: Path) -> None
 
 
 def test_variant_models_are_read_as_the_stacks_read_them(base: Path) -> None:
+    # Imported here: stacks.app_stacks brings in the CDK (~1.5 CPU-s), which no other test
+    # in this module needs.
+    from stacks.app_stacks import _variant_model_names
+
     project: Project = load_project(base)
     for deployment in project.deployments():
         assert scope_module._variant_models(deployment) == _variant_model_names(deployment.spec)

@@ -115,6 +115,9 @@ def template(model_url: str) -> str:
                             "WaitIntervalInSeconds": 600,
                         },
                         "TerminationWaitInSeconds": 0,
+                        # The API's largest (48 s here, SCALE 600): the two bakes take 2 s, and
+                        # the 3600 s default (6 s) ran out on a loaded machine before they ended.
+                        "MaximumExecutionTimeoutInSeconds": 28800,
                     },
                 },
             },

@@ -100,8 +100,15 @@ def test_a_version_without_a_run_says_so(
 
 
 def test_a_run_that_cannot_be_read_does_not_stop_the_promotion(
-    sagemaker: Any, project_copy: Path, capsys: pytest.CaptureFixture[str]
+    sagemaker: Any,
+    project_copy: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # MLflow still retries (ops.runs.lookup's count) but does not sleep between the tries: its
+    # default backoff waits ~5 s of the test's wall time for a port nothing listens on.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         unreachable = f"http://127.0.0.1:{probe.getsockname()[1]}"
