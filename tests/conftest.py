@@ -76,14 +76,26 @@ class Synthesized:
 
 
 def synthesize(
-    root: Path, outdir: Path, cache_dir: Path, *, stacks: Sequence[str] = ()
+    root: Path,
+    outdir: Path,
+    cache_dir: Path,
+    *,
+    stacks: Sequence[str] = (),
+    builtin_validation: bool = False,
 ) -> Synthesized:
     """Load `root`'s configs and synthesize its stacks into `outdir`, in this process.
 
     `stacks`: stack-name globs, as `-c stacks=` gives app.py (`add_stacks`' selection); a test
     that changes one model's config names that model's stacks, and only those are built and
     their models bundled (each stack costs the CDK's node process about a CPU-second). Empty:
-    every stack."""
+    every stack.
+
+    `builtin_validation`: the CDK's own CloudFormation validation, which `cdk synth` runs after
+    the templates are written. It changes no template: it adds its findings (as warnings) to
+    validation-report.json beside the project's checks, which never turns it off. Only a test
+    that asserts on that report needs it on; off, a synth saves its check of each template
+    (about half a CPU-second) and, if it is the first in the process, the building of its
+    schema engine (8 to 12 CPU-seconds, once per node process)."""
     from aws_cdk import App
 
     from configs.loader import load_project
@@ -92,7 +104,9 @@ def synthesize(
     project = load_project(root)
     # The same context the CLI passes from cdk.json, so templates match `npx cdk synth`.
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    app = App(outdir=str(outdir), context=context)
+    app = App(
+        outdir=str(outdir), context=context, builtin_cloud_formation_validation=builtin_validation
+    )
     built = add_stacks(app, project, cache_dir=cache_dir, selection=stacks)
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
@@ -103,17 +117,18 @@ def synthesize(
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The real app, synthesized once per session. xdist's workers share one session folder
     (the parent of their own): the first worker to ask synthesizes under a lock and writes down
-    what it made; the others wait for the lock and read it, instead of synthesizing again."""
+    what it made; the others wait for the lock and read it, instead of synthesizing again.
+    As `cdk synth` does, with the CDK's built-in validation (test_lint reads its report)."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         base = tmp_path_factory.mktemp("synth")
-        return synthesize(ROOT, base / "cdk.out", base / "bundles")
+        return synthesize(ROOT, base / "cdk.out", base / "bundles", builtin_validation=True)
     base = tmp_path_factory.getbasetemp().parent / "synth"
     base.mkdir(exist_ok=True)
     record = base / "synthesized.json"
     with (base / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not record.exists():
-            made = synthesize(ROOT, base / "cdk.out", base / "bundles")
+            made = synthesize(ROOT, base / "cdk.out", base / "bundles", builtin_validation=True)
             bundles = {name: asdict(bundle) for name, bundle in made.bundles.items()}
             written = {"templates": made.templates, "bundles": bundles}
             record.write_text(json.dumps(written, default=str))

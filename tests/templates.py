@@ -7,7 +7,7 @@ sees a resource of a type as the tools do. The helpers hand back the template's 
 a test that breaks a template on purpose edits what they return. A test that expects exactly one
 resource says so with `only`, which fails with the logical ids it found otherwise. The two
 scanners that read template files run from here too: cfn-lint (.venv) and checkov (its own
-.venv-checkov).
+.venv-checkov), through the verdict cache (`tests.verdicts`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from stacks.templates import resources_of
+from tests import verdicts
+from tests.verdicts import Scanner
 
 Template = dict[str, Any]
 
@@ -78,21 +80,28 @@ def acknowledgements(outdir: Path, pattern: str = "*.metadata.json") -> dict[tup
     return found
 
 
-CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+# cfn-lint reads .cfnlintrc from the working and home directories and its regions from the
+# environment (AWS_REGION, else AWS_DEFAULT_REGION); both are part of a remembered verdict's key.
+CFN_LINT_SCANNER = Scanner(
+    name="cfn-lint",
+    executable=CFN_LINT,
+    config_files=(".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml"),
+    env_prefixes=("AWS_REGION", "AWS_DEFAULT_REGION", "CFNLINT"),
+)
 
 
 def cfn_lint(
     templates: Iterable[Path | str], *, parseable: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """cfn-lint (from this environment) over template files; findings are on stdout."""
+    """cfn-lint (from this environment) over template files; findings are on stdout.
+
+    Through the verdict cache (`tests.verdicts`): templates cfn-lint has judged before, with the
+    same cfn-lint, config and regions, give the findings it gave then."""
+    paths = [Path(t) for t in templates]
     options = ["--format", "parseable"] if parseable else []
-    return subprocess.run(
-        [CFN_LINT, *options, *(str(t) for t in templates)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    command = [str(CFN_LINT), *options, *(str(p) for p in paths)]
+    return verdicts.run(CFN_LINT_SCANNER, command, paths, env=dict(os.environ), timeout=300)
 
 
 def assert_cfn_lint_clean(templates: Iterable[Path | str]) -> None:
@@ -105,28 +114,47 @@ def assert_cfn_lint_clean(templates: Iterable[Path | str]) -> None:
 CHECKOV = Path(__file__).resolve().parents[1] / ".venv-checkov" / "bin" / "checkov"
 
 
+# checkov reads .checkov.yaml from the working and home directories and its settings from
+# CKV_*/BC_*/CHECKOV_* variables.
+CHECKOV_SCANNER = Scanner(
+    name="checkov",
+    executable=CHECKOV,
+    config_files=(".checkov.yaml", ".checkov.yml"),
+    env_prefixes=("CKV_", "BC_", "CHECKOV_", "PRISMA_"),
+)
+
+
 def checkov(templates: Iterable[Path | str]) -> list[dict[str, Any]]:
     """checkov's CloudFormation checks over template files: its JSON report's `results`, one
     per template scanned (`failed_checks`, `skipped_checks` with their `suppress_comment`).
 
     Offline: no guidelines download, no update check. PYTHONPATH is dropped so that checkov,
-    in its own environment, imports nothing of this checkout's.
+    in its own environment, imports nothing of this checkout's. Through the verdict cache
+    (`tests.verdicts`), as cfn-lint is.
     """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    files = [option for t in templates for option in ("--file", str(t))]
+    paths = [Path(t) for t in templates]
+    files = [option for p in paths for option in ("--file", str(p))]
     options = ["--output", "json", "--compact", "--skip-download"]
-    result = subprocess.run(
+    result = verdicts.run(
+        CHECKOV_SCANNER,
         [str(CHECKOV), "--framework", "cloudformation", *files, *options],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        paths,
         env={**env, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
+        timeout=600,
+        complete=lambda run: _report(run.stdout) is not None,
     )
-    try:
-        report = json.loads(result.stdout)
-    except json.JSONDecodeError:
+    report = _report(result.stdout)
+    if report is None:
         message = f"checkov gave no report (exit {result.returncode}):\n{result.stderr}"
-        raise AssertionError(message) from None
+        raise AssertionError(message)
     reports = report if isinstance(report, list) else [report]
     return [r["results"] for r in reports if r.get("check_type") == "cloudformation"]
+
+
+def _report(stdout: str) -> Any:
+    """checkov's JSON report, or None when it wrote none."""
+    try:
+        return json.loads(stdout)
+    except json.JSONDecodeError:
+        return None

@@ -26,12 +26,13 @@ Build = Callable[[Any], object]
 
 
 def findings(build: Build) -> dict[str, list[str]]:
-    """Rule id -> logical ids of its findings, in the template of the stack `build` fills."""
+    """Rule id -> logical ids of its findings, in the template of the stack `build` fills.
+    Only the template is read: the CDK's built-in validation (see `synth_report`) stays off."""
     from aws_cdk import App, Environment, Stack
 
     from stacks.checks.pack import check_template
 
-    app = App()
+    app = App(builtin_cloud_formation_validation=False)
     stack = Stack(app, "S", env=Environment(account="111111111111", region="eu-west-1"))
     build(stack)
     found: dict[str, list[str]] = {}
@@ -42,12 +43,16 @@ def findings(build: Build) -> dict[str, list[str]]:
 
 def synth_report(build: Build, outdir: Path) -> tuple[bool, dict[str, Any]]:
     """Synthesize the stack `build` fills with the project's checks on: whether synth failed
-    validation, and the validation report (it lists only plugins with findings)."""
+    validation, and the validation report (it lists only plugins with findings).
+
+    The CDK's built-in CloudFormation validation is off: these small stacks test the project's
+    checks (cdk-nag and the pack), and the built-in one would cost its schema engine (8 to 12
+    CPU-seconds per node process); the real stacks' report includes it (test_lint)."""
     from aws_cdk import App, Environment, Stack
 
     from stacks.checks.plugin import add_checks
 
-    app = App(outdir=str(outdir))
+    app = App(outdir=str(outdir), builtin_cloud_formation_validation=False)
     build(Stack(app, "S", env=Environment(account="111111111111", region="eu-west-1")))
     add_checks(app)
     failed = False
@@ -410,7 +415,7 @@ def test_add_checks_runs_the_pack_and_fails_synth(tmp_path: Path) -> None:
 
     from stacks.checks.plugin import add_checks
 
-    app = App(outdir=str(tmp_path))
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)  # see synth_report
     model(Stack(app, "Careless"))
     add_checks(app)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
