@@ -167,12 +167,14 @@ Versions = concurrent.futures.Future[dict[str, tuple[Path, Path]]]
 def start(
     asked: Request, stack: contextlib.ExitStack, timings: deploy_local.Timings
 ) -> tuple[Plan, emulator.Emulator, Versions]:
-    """Synthesize the project while the emulator starts; then decide the plan and synthesize
-    both versions while the project is deployed.
+    """Synthesize the project and decide the plan; then start the emulator while both versions
+    are synthesized.
 
-    Everything started is registered on `stack` before it can fail, so a refusal (a project
-    that does not synthesize, no rollback alarm on the fault's metric) or an error leaves
-    nothing running.
+    The two refusals (a project that does not synthesize, no rollback alarm on the fault's
+    metric) need the template, so nothing else starts before it is read: a refused drill costs
+    one synth and starts no emulator (which would take a CPU core for seconds only to be
+    stopped). Everything started is registered on `stack` before it can fail, so an error
+    leaves nothing running.
     """
     state = asked.work / "emulator.json"
     if emulator.stop(state):
@@ -184,19 +186,11 @@ def start(
         "EMULATOR_TIME_SCALE": f"{asked.scale:g}",
     }
     synth_env = deploy_local.cdk_environment("http://localhost:1")  # synth calls no AWS API
-    pool = concurrent.futures.ThreadPoolExecutor(2)
-    stack.callback(pool.shutdown)
-    base = pool.submit(
-        timings.time,
-        "synth",
-        lambda: deploy_local.synth(
-            synth_env, asked.base, project_root=None if asked.root == ROOT else asked.root
-        ),
-    )
-    stack.callback(emulator.stop, state)
-    started = pool.submit(timings.time, "emulator", lambda: emulator.start(state, env=variables))
+    project_root = None if asked.root == ROOT else asked.root
     try:
-        base.result()
+        timings.time(
+            "synth", lambda: deploy_local.synth(synth_env, asked.base, project_root=project_root)
+        )
     except deploy_local.StepFailed as error:  # the project itself is the bad input
         output = str(error).removeprefix("synth failed: ")
         log = asked.work / "synth.log"
@@ -208,7 +202,11 @@ def start(
             f"{asked.stack} does not synthesize: {first} (all of it: {log})"
         ) from error
     plan = decide(asked)
-    versions = pool.submit(_versions, asked)  # while the emulator deploys the project
+    pool = concurrent.futures.ThreadPoolExecutor(2)
+    stack.callback(pool.shutdown)
+    stack.callback(emulator.stop, state)
+    started = pool.submit(timings.time, "emulator", lambda: emulator.start(state, env=variables))
+    versions = pool.submit(_versions, asked)  # while the emulator starts and the project deploys
     handle = started.result()
     print(f"drill: emulator at {handle.url} (pid {handle.pid})", flush=True)
     return plan, handle, versions

@@ -4,7 +4,7 @@ canary fleet serves, the error-rate alarm goes to ALARM (and alarm history says 
 page with the alarm's name reaches the drill's loopback HTTP subscriber, SageMaker rolls back,
 the endpoint is back on its old EndpointConfig, `ops verify` fails naming the alarm, and the good
 version completes. Afterwards nothing the drill started is running. A model without rollback
-alarms is refused in one line, exit 2, with nothing left running either."""
+alarms is refused in one line, exit 2, before an emulator is started."""
 
 from __future__ import annotations
 
@@ -158,3 +158,4 @@ def test_a_model_without_rollback_alarms_is_refused(
     assert result.stderr.startswith(says), result.stderr
     assert result.stderr.count("\n") == 1
     assert emulator.status(tmp_path / "work" / STACK / "emulator.json") is None
+    assert not (tmp_path / "work" / STACK / "emulator.log").exists()  # none was started

@@ -8,6 +8,12 @@ change in iris (petal width read in other units) and in digits (pixels capped at
 some answers; untrained weights in iris and digits (the gate fails, the label lets it pass).
 Evaluation sections that do not fit the head's model fail the diff with one line naming the file
 and field.
+
+Only the Prod stacks are synthesized on each side (what `ops diff-synth` does for a change, with
+one environment instead of both): every environment ships the same bundle, and the model section
+reads it from any stack. The diffs share one evaluation cache (`--evaluation-cache`), as a PR's
+pushes do: a pair of bundles evaluated by one test is not evaluated again by the next (the
+misfit tests differ from the worse head in iris only, so digits comes from the cache).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from ops.serving import SERVE_VENV
 from tests.conftest import copy_project, synthesize
 from tests.gate_support import gate
 from tests.model_support import load
+
+STACKS = ("Prod-*",)  # one environment: the bundles are the same in every one
 
 PLAIN_HANDLERS = '''"""Iris with the inference toolkit's defaults: only model_fn is given, so
 a request is a bare JSON list of rows and the answer the raw class scores as a JSON list."""
@@ -96,13 +104,14 @@ def add_plain_model(root: Path) -> None:
     edit_config(plain, change)
 
 
-def retrain(folder: Path, work: Path, *, seed: int, tracking_uri: str) -> None:
+def retrain(folder: Path, work: Path, *, seed: int, epochs: int, tracking_uri: str) -> None:
     """train.py with another seed (SageMaker's training contract), its weights into `folder`,
-    the run recorded in MLflow at `tracking_uri` (as `make train` records it)."""
+    the run recorded in MLflow at `tracking_uri` (as `make train` records it). `epochs`: the
+    tests need other weights and a run behind them, not a model as good as the committed one."""
     out = work / f"train-{folder.name}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MODELKIT_"))}
     subprocess.run(
-        [sys.executable, str(folder / "train.py"), "--seed", str(seed)],
+        [sys.executable, str(folder / "train.py"), "--seed", str(seed), "--epochs", str(epochs)],
         env={
             **env,
             "SM_MODEL_DIR": str(out / "model"),
@@ -147,11 +156,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         shutil.copytree(roots["base"], roots[name])
     (work / "mlflow").mkdir()
     found = {"mlflow": work / "mlflow" / "mlflow.db"}
-    for model in ("iris", "digits"):
+    for model, epochs in (("iris", 60), ("digits", 8)):
         retrain(
             roots["retrained"] / "models" / model,
             work,
             seed=11,
+            epochs=epochs,
             tracking_uri=f"sqlite:///{found['mlflow']}",
         )
     shutil.copy(
@@ -172,8 +182,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     untrain(roots["worse"] / "models" / "iris", "hidden")
     untrain(roots["worse"] / "models" / "digits", "channels")
     found.update(roots)
+    found["evaluations"] = work / "evaluations"
     for name, root in roots.items():
-        found[f"{name}.out"] = synthesize(root, work / f"{name}.out", cache).outdir
+        found[f"{name}.out"] = synthesize(root, work / f"{name}.out", cache, stacks=STACKS).outdir
     return found
 
 
@@ -186,7 +197,7 @@ def diff(
     arguments = [
         "--base", str(project["base.out"]), "--head", str(project[f"{head}.out"]),
         "--project", str(source or project[head]), "--base-project", str(project["base"]),
-        "--output", str(output), *extra,
+        "--output", str(output), "--evaluation-cache", str(project["evaluations"]), *extra,
     ]  # fmt: skip
     code = command.run(parser.parse_args(arguments))
     return code, output.read_text() if output.exists() else ""

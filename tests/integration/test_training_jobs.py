@@ -58,21 +58,37 @@ def test_one_training_step_gives_a_finite_loss_and_moves_the_weights(model: str)
     assert state_digest(net) != before
 
 
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Any]]:
+    """One 2-epoch job per model, seed 7, which two tests read (neither changes its files):
+    each job is a process importing torch, a few CPU-seconds before it trains at all."""
+    found = {}
+    for model in MODELS:
+        folder = tmp_path_factory.mktemp(f"job-{model}")
+        found[model] = folder, run_training(model, folder, "--epochs", "2")
+    return found
+
+
 @pytest.mark.parametrize("model", MODELS)
-def test_same_seed_gives_identical_weights(model: str, tmp_path: Path) -> None:
-    first = run_training(model, tmp_path / "a", "--epochs", "2")
+def test_same_seed_gives_identical_weights(
+    model: str, tmp_path: Path, jobs: dict[str, tuple[Path, Any]]
+) -> None:
+    folder, first = jobs[model]
     second = run_training(model, tmp_path / "b", "--epochs", "2")
     other = run_training(model, tmp_path / "c", "--epochs", "2", "--seed", "8")
-    weights = [(tmp_path / run / "model" / "model.pt").read_bytes() for run in "abc"]
+    runs = (folder, tmp_path / "b", tmp_path / "c")
+    weights = [(run / "model" / "model.pt").read_bytes() for run in runs]
     assert weights[0] == weights[1]
     assert rank_digests(first.stdout) == rank_digests(second.stdout)
     assert rank_digests(other.stdout) != rank_digests(first.stdout), "the seed changes nothing"
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_the_model_dir_is_a_deployable_bundle(model: str, tmp_path: Path) -> None:
+def test_the_model_dir_is_a_deployable_bundle(
+    model: str, jobs: dict[str, tuple[Path, Any]]
+) -> None:
     """What a training job uploads as model.tar.gz is what SageMaker's PyTorch container reads."""
-    result = run_training(model, tmp_path, "--epochs", "1")
+    tmp_path, result = jobs[model]
     model_dir = tmp_path / "model"
     assert (model_dir / "model.pt").is_file()
     for name in ("inference.py", "model.py", "requirements.txt", "modelkit/payloads.py"):
