@@ -20,9 +20,12 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from aws_cdk import App
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,6 +76,18 @@ class Synthesized:
         from aws_cdk.assertions import Template
 
         return Template.from_json(self.templates[stack_name])
+
+
+def small_app(outdir: Path | None = None) -> App:
+    """An App for a small stack a test builds itself, with the CDK's built-in CloudFormation
+    validation off: such tests assert on the template or on the project's own checks (cdk-nag,
+    the rule pack), and the built-in check would cost its schema engine (8 to 12 CPU-seconds per
+    node process) for a report nobody reads; the real stacks' report includes it (test_lint)."""
+    from aws_cdk import App
+
+    if outdir is None:
+        return App(builtin_cloud_formation_validation=False)
+    return App(outdir=str(outdir), builtin_cloud_formation_validation=False)
 
 
 def synthesize(

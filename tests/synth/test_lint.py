@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Synthesized
+from tests.conftest import Synthesized, small_app
 from tests.templates import acknowledgements, assert_cfn_lint_clean, cfn_lint, only
 
 
@@ -40,14 +40,12 @@ def test_cdk_nag_reports_no_unacknowledged_findings(synth: Synthesized) -> None:
 
 
 def test_cdk_nag_runs_and_fails_synth_on_a_finding(tmp_path: Path) -> None:
-    from aws_cdk import App, Stack
+    from aws_cdk import Stack
     from aws_cdk import aws_s3 as s3
 
     from stacks.checks.plugin import add_checks
 
-    # cdk-nag's own findings are asserted: the CDK's built-in validation (see conftest's
-    # `synthesize`) is off.
-    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    app = small_app(tmp_path)  # cdk-nag's own findings are asserted
     s3.Bucket(Stack(app, "Careless"), "Open")
     add_checks(app)
     with pytest.raises(RuntimeError, match="ValidationFailed"):

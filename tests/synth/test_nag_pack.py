@@ -12,7 +12,7 @@ from unittest.mock import ANY
 import pytest
 import yaml
 
-from tests.conftest import Synthesized, copy_project, synthesize, write_yaml
+from tests.conftest import Synthesized, copy_project, small_app, synthesize, write_yaml
 from tests.templates import acknowledgements, only, only_properties, resources
 
 ROLE_ARN = "arn:aws:iam::111111111111:role/sagemaker-execution"
@@ -26,13 +26,12 @@ Build = Callable[[Any], object]
 
 
 def findings(build: Build) -> dict[str, list[str]]:
-    """Rule id -> logical ids of its findings, in the template of the stack `build` fills.
-    Only the template is read: the CDK's built-in validation (see `synth_report`) stays off."""
-    from aws_cdk import App, Environment, Stack
+    """Rule id -> logical ids of its findings, in the template of the stack `build` fills."""
+    from aws_cdk import Environment, Stack
 
     from stacks.checks.pack import check_template
 
-    app = App(builtin_cloud_formation_validation=False)
+    app = small_app()
     stack = Stack(app, "S", env=Environment(account="111111111111", region="eu-west-1"))
     build(stack)
     found: dict[str, list[str]] = {}
@@ -43,16 +42,12 @@ def findings(build: Build) -> dict[str, list[str]]:
 
 def synth_report(build: Build, outdir: Path) -> tuple[bool, dict[str, Any]]:
     """Synthesize the stack `build` fills with the project's checks on: whether synth failed
-    validation, and the validation report (it lists only plugins with findings).
-
-    The CDK's built-in CloudFormation validation is off: these small stacks test the project's
-    checks (cdk-nag and the pack), and the built-in one would cost its schema engine (8 to 12
-    CPU-seconds per node process); the real stacks' report includes it (test_lint)."""
-    from aws_cdk import App, Environment, Stack
+    validation, and the validation report (it lists only plugins with findings)."""
+    from aws_cdk import Environment, Stack
 
     from stacks.checks.plugin import add_checks
 
-    app = App(outdir=str(outdir), builtin_cloud_formation_validation=False)
+    app = small_app(outdir)
     build(Stack(app, "S", env=Environment(account="111111111111", region="eu-west-1")))
     add_checks(app)
     failed = False
@@ -411,11 +406,11 @@ def test_a_clean_stack_passes_and_a_broken_one_fails(tmp_path: Path) -> None:
 
 
 def test_add_checks_runs_the_pack_and_fails_synth(tmp_path: Path) -> None:
-    from aws_cdk import App, Stack
+    from aws_cdk import Stack
 
     from stacks.checks.plugin import add_checks
 
-    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)  # see synth_report
+    app = small_app(tmp_path)
     model(Stack(app, "Careless"))
     add_checks(app)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
