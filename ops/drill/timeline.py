@@ -1,21 +1,23 @@
 """What happened during a drill, as AWS reports it: the timeline and the recorder that fills it.
 
 The recorder polls what an operator would look at, through the same APIs: DescribeEndpoint
-(status, EndpointConfigName, PendingDeploymentSummary, FailureReason), DescribeAlarms (the
-rollback alarms' states), DescribeStacks (the stack's status), GetMetricData (SageMaker's
-invocation metrics per alarm period: all invocations, those of the new fleet, 5XX errors, the
-new fleet's p99 ModelLatency) and the pages the pager received. Each change becomes an `Event`;
-each alarm period a `Sample`. Times are wall-clock seconds (`time.time()`).
+(status, EndpointConfigName, PendingDeploymentSummary, FailureReason), DescribeAlarms and
+DescribeAlarmHistory (the rollback alarms' states, then every change of them), DescribeStacks
+(the stack's status), GetMetricData (SageMaker's invocation metrics per alarm period: all
+invocations, those of the new fleet, 5XX errors, the new fleet's p99 ModelLatency) and the pages
+the pager received. Each change becomes an `Event`; each alarm period a `Sample`. Times are
+wall-clock seconds (`time.time()`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +27,9 @@ from ops.drill.target import Alarm, Target
 from ops.drill.traffic import Outcome
 
 POLL_S = 0.2
+# Alarm history is read again from this long before the newest item seen, in case an item
+# with an earlier time is written after it.
+HISTORY_OVERLAP = timedelta(seconds=5)
 NAMESPACE = "AWS/SageMaker"
 
 
@@ -102,6 +107,20 @@ def _query(query_id: str, metric: str, dims: list[dict[str, str]], stat: str, pe
     }
 
 
+def _state_updates(cloudwatch: Any, *, since: datetime) -> list[dict[str, Any]]:
+    """Alarm history's state changes from `since` on, oldest first, every page of them."""
+    items: list[dict[str, Any]] = []
+    token: dict[str, str] = {}
+    while True:
+        found = cloudwatch.describe_alarm_history(
+            HistoryItemType="StateUpdate", StartDate=since, ScanBy="TimestampAscending", **token
+        )
+        items += found["AlarmHistoryItems"]
+        if not found.get("NextToken"):
+            return items
+        token = {"NextToken": found["NextToken"]}
+
+
 class Recorder:
     """Polls AWS on a thread and writes what changes into `timeline`.
 
@@ -122,6 +141,8 @@ class Recorder:
         self._clients = {s: client(s) for s in ("sagemaker", "cloudwatch", "cloudformation")}
         self._pager = pager
         self._seen: dict[str, Any] = {}
+        self._history_since: datetime | None = None  # set by the first alarm poll
+        self._history_seen: set[tuple[str, datetime, str]] = set()
         self._serving: set[str] = set()  # phases whose new fleet was seen serving
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="drill-recorder", daemon=True)
@@ -195,16 +216,42 @@ class Recorder:
         self._changed("endpoint", "endpoint", (status, config), f"{status} on {config}")
 
     def _poll_alarms(self) -> None:
-        names = [a.name for a in self.timeline.alarms]
-        found = self._clients["cloudwatch"].describe_alarms(AlarmNames=names)["MetricAlarms"]
-        for alarm in found:
-            name, state = alarm["AlarmName"], alarm["StateValue"]
-            previous = self._seen.get(f"alarm:{name}")
-            updated = alarm.get("StateUpdatedTimestamp")
-            at = min(time.time(), updated.timestamp()) if updated else time.time()
-            text = f"{name}: {previous} -> {state}"
-            if self._changed(f"alarm:{name}", "alarm", state, text, at=at):
-                self.timeline.states.append((at, name, state))
+        """The rollback alarms' states as the drill starts, then every change from alarm history.
+
+        Polling DescribeAlarms alone sees a state only if it lasts until the next poll: an alarm
+        that fires and recovers within one poll (a poll takes longer on a loaded machine, and an
+        alarm period is a second here) would go unseen although it paged and rolled back. Alarm
+        history keeps each transition with its time, as CloudWatch does.
+        """
+        cloudwatch = self._clients["cloudwatch"]
+        names = {alarm.name for alarm in self.timeline.alarms}
+        if self._history_since is None:
+            since = datetime.now(UTC)  # before the states are read: no change falls between
+            found = cloudwatch.describe_alarms(AlarmNames=sorted(names))["MetricAlarms"]
+            for alarm in found:
+                updated = alarm.get("StateUpdatedTimestamp")
+                at = min(time.time(), updated.timestamp()) if updated else time.time()
+                self._alarm_state(alarm["AlarmName"], alarm["StateValue"], at=at)
+            self._history_since = since
+            return
+        items = _state_updates(cloudwatch, since=self._history_since)
+        if items:  # read again from a little before the newest: items are kept, not re-added
+            self._history_since = max(item["Timestamp"] for item in items) - HISTORY_OVERLAP
+        for item in items:
+            name, stamp = item["AlarmName"], item["Timestamp"]
+            key = (name, stamp, item.get("HistoryData", ""))
+            if name not in names or key in self._history_seen:
+                continue
+            self._history_seen.add(key)
+            new = json.loads(item.get("HistoryData") or "{}").get("newState", {}).get("stateValue")
+            if new:
+                self._alarm_state(name, new, at=stamp.timestamp())
+
+    def _alarm_state(self, name: str, state: str, *, at: float) -> None:
+        previous = self._seen.get(f"alarm:{name}")
+        text = f"{name}: {previous} -> {state}"
+        if self._changed(f"alarm:{name}", "alarm", state, text, at=at):
+            self.timeline.states.append((at, name, state))
 
     def _poll_stack(self) -> None:
         stacks = self._clients["cloudformation"].describe_stacks(StackName=self.target.stack)

@@ -14,15 +14,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 import ops.emulator as emulator
 from ops import deploy_local
 from ops.drill import command, render
 from ops.drill.faults import FaultError, parse_fault, prepare_copy, wrapper_source
+from ops.drill.pager import Pager
 from ops.drill.target import Alarm, DrillInputError, target_of
-from ops.drill.timeline import Sample, Timeline
+from ops.drill.timeline import Recorder, Sample, Timeline
 from ops.drill.verdict import judge, passed
+from ops.emulator import behaviours
 from stacks.templates import StackTemplate
 
 ERROR_ALARM = "prod-iris-primary-error-rate-5xx"
@@ -289,6 +293,53 @@ def test_a_page_without_the_alarm_or_a_second_page_does_not_count() -> None:
     timeline.add("faulty", "page", f"{ERROR_ALARM}: OK -> ALARM (again)", at=1015)
     checks = {c.name: c for c in judge(timeline)}
     assert not checks["one page for the alarm reached the on-call"].ok
+
+
+def test_the_recorder_sees_an_alarm_that_fired_and_recovered_between_two_polls(
+    aws_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a loaded machine a poll can take longer than an alarm stays in ALARM (a period is a
+    second here): the states read at the second poll are as at the first, yet the alarm paged
+    and rolled back in between. The recorder takes the changes from alarm history."""
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "123456789012")
+    with behaviours.installed(), mock_aws():
+        cloudwatch = boto3.client("cloudwatch")
+        for name in (ERROR_ALARM, LATENCY_ALARM):
+            cloudwatch.put_metric_alarm(
+                AlarmName=name,
+                Namespace="AWS/SageMaker",
+                MetricName="ModelLatency",
+                Statistic="Average",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1.0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+            cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="drill start")
+        target = target_of(stack(rollback=[ERROR_ALARM, LATENCY_ALARM]))
+        timeline = Timeline(
+            started=time.time(), scale=60, period=1.0, alarms=target.rollback_alarms,
+            fault_alarm=ERROR_ALARM,
+        )  # fmt: skip
+        clients: Any = boto3.client  # the recorder asks for services by name
+        recorder = Recorder(timeline=timeline, target=target, client=clients, pager=Pager())
+        recorder._poll_alarms()
+        for state in ("ALARM", "OK"):
+            cloudwatch.set_alarm_state(AlarmName=ERROR_ALARM, StateValue=state, StateReason="t")
+        recorder._poll_alarms()
+        recorder._poll_alarms()
+    changes = [e.text for e in timeline.events if e.kind == "alarm"]
+    assert changes == [
+        f"{ERROR_ALARM}: None -> OK",
+        f"{LATENCY_ALARM}: None -> OK",
+        f"{ERROR_ALARM}: OK -> ALARM",
+        f"{ERROR_ALARM}: ALARM -> OK",
+    ]
+    assert [state for _, name, state in timeline.states if name == ERROR_ALARM] == [
+        "OK",
+        "ALARM",
+        "OK",
+    ]
 
 
 # --------------------------------------------------------------------------------------------
