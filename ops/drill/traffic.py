@@ -4,6 +4,14 @@ A few worker threads each send one request at a time, paced so that together the
 `rate` requests a second (a number, or a function read before each request, so the drill can
 go quiet while a new fleet starts), until `stop()` or until `limit` requests or `seconds` have
 passed.
+
+Few workers, as a synchronous client would use: at most that many requests are outstanding, so
+when the machine is busy the rate falls instead of requests queueing at the model server. The
+emulator's model server runs one worker per model on a shared machine; with 12 outstanding
+requests, two drills at once (or a drill beside the test suite) queued them there long enough
+that the good version's p99 ModelLatency crossed its 500 ms alarm and was rolled back, the
+latency measuring the queue and not the model. With 4 the same pair of drills raised no
+latency alarm, and a faulty version's latency (every request slowed) is caught as before.
 Each outcome (when, HTTP status, how long) is kept for the timeline. SageMaker routes each
 request to a fleet; the client cannot tell which, so the traffic share of the new fleet comes
 from SageMaker's metrics, not from here.
@@ -52,7 +60,7 @@ class Traffic:
         endpoint_name: str,
         body: bytes,
         rate: float | Callable[[], float] = 30.0,
-        workers: int = 12,
+        workers: int = 4,
         limit: int = 20_000,
         seconds: float = 600.0,
     ) -> None:
