@@ -24,6 +24,7 @@ their own folder first themselves, so both find the same modules.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -174,7 +175,15 @@ def add_model(host: Host, name: str, archive: Path, *, timeout: float = DEFAULT_
             "response_timeout": 60,
         }
     )
-    _management(host, "POST", f"/models?{query}", timeout=timeout)
+    try:
+        _management(host, "POST", f"/models?{query}", timeout=timeout)
+    except ServeError:
+        # TorchServe may keep a registration whose load failed or outlived our wait: take it
+        # back (best effort), so the name and its worker are not left behind.
+        with contextlib.suppress(ServeError):
+            _management(host, "DELETE", f"/models/{name}", timeout=30.0)
+        shutil.rmtree(base, ignore_errors=True)
+        raise
     with host._lock:
         host.models[name] = model_dir
     return model_dir

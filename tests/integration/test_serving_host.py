@@ -93,3 +93,25 @@ def test_one_model_unloads_and_the_other_keeps_answering(host) -> None:
     with pytest.raises(urllib.error.HTTPError) as gone:
         post(hosting.invocations_url(started, "iris"), example("iris"))
     assert gone.value.code == 404
+
+
+def test_a_model_that_fails_to_load_leaves_no_registration_behind(host, tmp_path: Path) -> None:
+    """A load that fails (here `model_fn` raises) is reported, and the name is free again:
+    TorchServe may keep a registration whose worker never came up."""
+    import tarfile
+
+    started, _ = host
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text(
+        "def model_fn(model_dir):\n    raise RuntimeError('weights missing')\n"
+    )
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(code, arcname="code")
+    with pytest.raises(serving.ServeError):
+        hosting.add_model(started, "broken", archive, timeout=60)
+    assert "broken" not in started.models
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(f"{started.url}/models/broken", timeout=30)  # noqa: S310
+    assert gone.value.code == 404

@@ -69,3 +69,48 @@ def test_stop_ends_the_model_servers_the_emulator_left(tmp_path: Path) -> None:
         for process in (left, other):
             process.kill()
             process.wait()
+
+
+def test_loading_an_archive_again_before_its_eviction_unloads_keeps_both_apart(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The pool unloads an evicted model outside its lock, so the same archive can be loaded
+    again before that unload: the new load must not be refused as a name TorchServe already has,
+    and the late unload must not remove it."""
+    from ops.serving import ServeError
+    from ops.serving import host as hosting
+
+    registered: set[str] = set()
+
+    def add_model(host: object, name: str, archive: Path) -> Path:
+        if name in registered:  # TorchServe answers 409 to a name it has
+            raise ServeError(f"TorchServe POST /models: HTTP 409 {name} is already registered")
+        registered.add(name)
+        return archive.parent
+
+    monkeypatch.setattr(hosting, "add_model", add_model)
+    monkeypatch.setattr(hosting, "remove_model", lambda host, name: registered.discard(name))
+    monkeypatch.setattr(hosting, "invocations_url", lambda host, name: f"http://host/{name}")
+    monkeypatch.setattr(model_servers._hosts, "host_for", lambda environment: object())
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(b"the same bundle")
+    evicted = model_servers.start_model_server(archive, {})
+    again = model_servers.start_model_server(archive, {})
+    assert again.invocations_url != evicted.invocations_url
+    evicted.stop()  # the eviction's unload, late
+    assert registered == {again.invocations_url.rsplit("/", 1)[1]}
+
+
+def test_the_default_model_limit_counts_the_memory_the_kernel_can_reclaim(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text(
+        "MemTotal:       24683584 kB\nMemFree:         8388608 kB\nMemAvailable:   20971520 kB\n"
+    )
+    assert model_servers.available_memory(meminfo) == 20 * 2**30
+    monkeypatch.delenv("EMULATOR_MODEL_SERVERS", raising=False)
+    monkeypatch.setattr(model_servers, "available_memory", lambda: 20 * 2**30)
+    assert model_servers.model_limit() == 34  # half of 20 GiB at 300 MB a model
+    monkeypatch.setenv("EMULATOR_MODEL_SERVERS", "3")
+    assert model_servers.model_limit() == 3
