@@ -12,6 +12,7 @@ requests, two drills at once (or a drill beside the test suite) queued them ther
 that the good version's p99 ModelLatency crossed its 500 ms alarm and was rolled back, the
 latency measuring the queue and not the model. With 4 the same pair of drills raised no
 latency alarm, and a faulty version's latency (every request slowed) is caught as before.
+
 Each outcome (when, HTTP status, how long) is kept for the timeline. SageMaker routes each
 request to a fleet; the client cannot tell which, so the traffic share of the new fleet comes
 from SageMaker's metrics, not from here.

@@ -35,6 +35,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 
 from ops.serving.server import DEFAULT_TIMEOUT, Server, extract, stop, wait_ready
@@ -160,6 +161,9 @@ def add_model(host: Host, name: str, archive: Path, *, timeout: float = DEFAULT_
             carries the tail of the server's log).
     """
     program = host.environment.get("SAGEMAKER_PROGRAM", "inference.py")
+    with host._lock:
+        if name in host.models:  # its folder is in use: refused before anything is touched
+            raise ServeError(f"a model named {name} is already loaded on {host.url}")
     base = host.server.workdir / "models" / name
     shutil.rmtree(base, ignore_errors=True)
     model_dir = extract(archive, base / "model")
@@ -177,12 +181,15 @@ def add_model(host: Host, name: str, archive: Path, *, timeout: float = DEFAULT_
     )
     try:
         _management(host, "POST", f"/models?{query}", timeout=timeout)
-    except ServeError:
-        # TorchServe may keep a registration whose load failed or outlived our wait: take it
+    except ServeError as error:
+        shutil.rmtree(base, ignore_errors=True)
+        cause = error.__cause__
+        if isinstance(cause, urllib.error.HTTPError) and cause.code == HTTPStatus.CONFLICT:
+            raise  # the name is another registration's: it stays
+        # TorchServe keeps a registration whose load failed (or outlived our wait): take it
         # back (best effort), so the name and its worker are not left behind.
         with contextlib.suppress(ServeError):
             _management(host, "DELETE", f"/models/{name}", timeout=30.0)
-        shutil.rmtree(base, ignore_errors=True)
         raise
     with host._lock:
         host.models[name] = model_dir

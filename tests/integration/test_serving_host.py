@@ -95,6 +95,14 @@ def test_one_model_unloads_and_the_other_keeps_answering(host) -> None:
     assert gone.value.code == 404
 
 
+def test_a_name_the_host_has_is_refused_and_its_model_keeps_answering(host) -> None:
+    started, folders = host
+    with pytest.raises(serving.ServeError, match="already loaded"):
+        hosting.add_model(started, "digits", folders["digits"].parent / "missing.tar.gz")
+    status, _ = post(hosting.invocations_url(started, "digits"), example("digits"))
+    assert status == 200 and folders["digits"].is_dir()
+
+
 def test_a_model_that_fails_to_load_leaves_no_registration_behind(host, tmp_path: Path) -> None:
     """A load that fails (here `model_fn` raises) is reported, and the name is free again:
     TorchServe may keep a registration whose worker never came up."""
