@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tarfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -106,8 +107,6 @@ def test_a_name_the_host_has_is_refused_and_its_model_keeps_answering(host) -> N
 def test_a_model_that_fails_to_load_leaves_no_registration_behind(host, tmp_path: Path) -> None:
     """A load that fails (here `model_fn` raises) is reported, and the name is free again:
     TorchServe may keep a registration whose worker never came up."""
-    import tarfile
-
     started, _ = host
     code = tmp_path / "code"
     code.mkdir()
