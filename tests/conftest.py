@@ -13,7 +13,9 @@ server, a drill) is built once rather than once per worker.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
+import gc
 import json
 import os
 import shutil
@@ -31,6 +33,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 TIERS = ("unit", "synth", "integration")
 
+# The garbage collector in a test process. The run keeps a large heap alive (torch, moto's
+# service models, the CDK's jsii proxies, the session's templates), and Python's default
+# thresholds (700, 10, 10) walked it in ~30 full collections per pytest-xdist worker during
+# `make check`: 10 to 16 s of each worker's time (measured with gc.callbacks). Three changes,
+# none of which changes what a test runs:
+# - larger thresholds: young objects are looked at every 50,000 allocations, not 700, so fewer
+#   short-lived ones survive into the old generation, and a full collection waits for 100
+#   middle ones (3 or 4 full collections per worker; 2 to 6 s in all). Peak worker memory:
+#   0.62 to 0.96 GB, against 0.58 to 0.83 GB before.
+# - what collection imported is frozen (`gc.freeze`): it lives as long as the process, and no
+#   full collection walks it again.
+# - frozen again at exit: the interpreter's teardown otherwise walks the whole heap in its own
+#   collections, ~5 s per worker after every test has reported. Fixtures, the session's finish
+#   and pytest's search for exceptions raised in `__del__` have all run by then (atexit runs
+#   after them); only cycles still alive at exit go unfinalized.
+gc.set_threshold(50_000, 20, 100)
+atexit.register(gc.freeze)
+
+
 # Set before aws_cdk is imported anywhere: the CDK's node process reads them at start-up.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
@@ -43,6 +64,12 @@ def tier_of(path: Path) -> str | None:
         return None
     parts = path.resolve().relative_to(tests).parts
     return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the test modules imported lives as long as the process: out of the collector's
+    sight (see `gc.set_threshold` above)."""
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
