@@ -2,8 +2,11 @@
 
 A second checkout (files copied in another order, other mtimes), synthesized in a fresh
 process with no network (its own network namespace where the kernel allows one, and Python
-sockets that raise), no AWS credentials, Python's clock set to the year 2100 and another time zone,
-must give byte-identical templates and model archives.
+sockets that raise), no AWS credentials, Python's clock set to the year 2100, another time zone
+and another hash seed than this process, must give byte-identical templates and model archives.
+With an empty bundle cache, that process asks the sagemaker SDK for every image and pipeline
+definition itself: the training pipelines' definitions are shown to be the same from a process
+whose strings hash otherwise (set and dict order that leaked into a definition would show).
 The clock is faked for Python's `time` (datetime and node keep the real clock, minutes apart
 from the session's synth, in another time zone).
 
@@ -41,6 +44,11 @@ SITECUSTOMIZE = textwrap.dedent("""
     _socket.socket.connect_ex = _refuse
     _socket.create_connection = _refuse
     _socket.getaddrinfo = _refuse
+
+    import os as _os
+    if _os.environ.get("HERMETIC_HASH_FILE"):
+        with open(_os.environ["HERMETIC_HASH_FILE"], "w") as _out:
+            _out.write(str(hash("iris")))
 
     _FUTURE = 4102444800.0  # 2100-01-01
     _time.time = lambda: _FUTURE
@@ -95,6 +103,9 @@ def isolated_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "AWS_EC2_METADATA_DISABLED": "true",
             "TZ": "Pacific/Kiritimati",
             "CDK_VALIDATION": "false",
+            # Ours is random unless set; theirs is set, and never to ours.
+            "PYTHONHASHSEED": "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1",
+            "HERMETIC_HASH_FILE": str(base / "hash-of-iris"),
         }
     )
     command = [sys.executable, str(checkout / "app.py")]
@@ -106,6 +117,12 @@ def isolated_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, result.stderr[-4000:]
     assert "network access during synth" not in result.stderr
     return outdir
+
+
+def test_that_process_hashes_strings_otherwise(isolated_synth: Path) -> None:
+    """What makes the comparison a test of hash order: the seeds differ."""
+    theirs = (isolated_synth.parent / "hash-of-iris").read_text()
+    assert int(theirs) != hash("iris"), "both processes hash strings alike: same seed"
 
 
 def test_templates_are_byte_identical(synth: Synthesized, isolated_synth: Path) -> None:

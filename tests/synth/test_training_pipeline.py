@@ -1,12 +1,11 @@
 """Training pipelines: templates, the definition against SageMaker's API model and the SDK,
-determinism, the code archive, and a clear error for each bad training config."""
+the code archive, and a clear error for each bad training config. That a process with another
+hash seed writes the same definitions is tests/synth/test_hermetic.py's second synth."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -282,41 +281,6 @@ def test_the_training_code_archive_holds_the_model_and_shared_code(synth: Synthe
 
 
 # --- the definition ---------------------------------------------------------------------------
-
-
-def test_the_definition_is_deterministic_across_processes() -> None:
-    """Another process, with another hash seed than this one, writes the same definition.
-
-    The other process imports only what builds the definition (not this module, which would
-    start the CDK's node runtime), and this process is the second one: each process costs the
-    sagemaker SDK's import, so one subprocess is enough for two seeds."""
-    ours = os.environ.get("PYTHONHASHSEED", "random")
-    seed = "2" if ours == "1" else "1"
-    script = (
-        "from tests.pipeline_support import pipeline_inputs\n"
-        "from stacks.pipeline_definition import build_definition\n"
-        "import sys\n"
-        "print(hash('iris'))\n"
-        "inputs = pipeline_inputs(hyperparameters={'epochs': 3, 'lr': 0.1})\n"
-        "sys.stdout.write(build_definition(inputs))\n"
-    )
-    theirs = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={
-            "PYTHONHASHSEED": seed,
-            "SAGEMAKER_TELEMETRY_OPT_OUT": "true",
-            "PATH": "/usr/bin:/bin",
-        },
-    ).stdout
-    their_hash, their_definition = theirs.split("\n", 1)
-    assert int(their_hash) != hash("iris"), "both processes hash strings alike: same seed"
-    assert their_definition == build_definition(
-        pipeline_inputs(hyperparameters={"lr": 0.1, "epochs": 3})
-    )
 
 
 # What CloudFormation puts in place of the placeholders, in the form it takes.
