@@ -25,12 +25,16 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # a fresh clone").
 UV_VENV := .venv-uv
 UV_STAMP := $(UV_VENV)/.installed
-# uv reads neither pip's configuration nor PIP_* variables: the local wheel directories pip is
-# given here (this machine's CPU build of torch, which no index has) are passed on to it. Each
-# environment's bytecode is compiled at install time: with PYTHONDONTWRITEBYTECODE (below), an
-# uncompiled environment would compile every module it imports again in every process (~15 CPU s
-# for one process importing torch, aws_cdk, mlflow, moto and sagemaker).
-PIP_FIND_LINKS ?= $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
+# uv reads neither pip's configuration nor PIP_* variables: the find-links pip is given
+# (PIP_FIND_LINKS, else pip's config; here a local folder holding the CPU build of torch) are
+# passed on to it. Where none is given (a laptop, a GitHub runner): torch's page on PyTorch's CPU
+# index, since the build constraints.txt pins (+cpu) is not on PyPI; one project's page, so no
+# other package can come from there. Each environment's bytecode is compiled at install time:
+# with PYTHONDONTWRITEBYTECODE (below), an uncompiled environment would compile every module it
+# imports again in every process (~15 CPU s for one process importing torch, aws_cdk, mlflow,
+# moto and sagemaker).
+TORCH_CPU_WHEELS := https://download.pytorch.org/whl/cpu/torch/
+PIP_FIND_LINKS ?= $(or $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null),$(TORCH_CPU_WHEELS))
 UV_INSTALL = $(UV_VENV)/bin/uv pip install --compile-bytecode \
 	$(foreach links,$(PIP_FIND_LINKS),--find-links $(links)) --python
 

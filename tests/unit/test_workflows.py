@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -119,3 +120,47 @@ def test_workflows_call_make_targets_that_exist(name: str) -> None:
     for _, step in steps(load(name)):
         called |= set(re.findall(r"\bmake (?:-s )?([a-z-]+)", step.get("run", "")))
     assert called and called <= targets
+
+
+TORCH_CPU_WHEELS = "https://download.pytorch.org/whl/cpu/torch/"
+
+
+def uv_installs(find_links: str | None) -> list[list[str]]:
+    """The uv commands make would run for the two environments that hold torch, printed (-n)
+    and not run, as on a fresh machine (-B): with `PIP_FIND_LINKS` as given, and without any of
+    pip's configuration files."""
+    env = {k: v for k, v in os.environ.items() if k != "PIP_FIND_LINKS"}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    if find_links is not None:
+        env["PIP_FIND_LINKS"] = find_links
+    stamps = [".venv/.installed", ".venv-serve/.installed"]
+    printed = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-B", *stamps],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    installs = [line.split() for line in printed.splitlines() if "uv pip install" in line]
+    assert len(installs) == len(stamps), printed
+    return installs
+
+
+def find_links(words: list[str]) -> list[str]:
+    return [words[i + 1] for i, word in enumerate(words) if word == "--find-links"]
+
+
+def test_torch_comes_from_pytorchs_cpu_index_where_no_wheel_folder_is_given() -> None:
+    """A laptop or a GitHub runner has no wheel folder, and PyPI has no CPU build of torch: the
+    environments find the pinned build on torch's page of PyTorch's CPU index."""
+    assert "torch==2.13.0+cpu" in (ROOT / "constraints.txt").read_text().splitlines()
+    for words in uv_installs(None):
+        assert find_links(words) == [TORCH_CPU_WHEELS], words
+
+
+def test_a_wheel_folder_given_replaces_the_index_page(tmp_path: Path) -> None:
+    """Offline (this machine): the folders in PIP_FIND_LINKS, and nothing from the internet."""
+    folders = [str(tmp_path / "a"), str(tmp_path / "b")]
+    for words in uv_installs(" ".join(folders)):
+        assert find_links(words) == folders, words
