@@ -76,6 +76,24 @@ def _servers_on(port: int) -> list[int]:
     return found
 
 
+def _sessions_processes(pids: list[int]) -> dict[int, tuple[str, str]]:
+    """Every process in the sessions of `pids`: its command line and its environment."""
+    sessions = {os.getsid(pid) for pid in pids}
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) not in sessions:
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environment = (entry / "environ").read_bytes().replace(b"\0", b"\n").decode()
+        except OSError:
+            continue
+        found[int(entry.name)] = (command, environment)
+    return found
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_the_ui_starts_answers_on_loopback_lists_the_runs_and_stops(
     tmp_path: Path, stop: signal.Signals
@@ -94,6 +112,12 @@ def test_the_ui_starts_answers_on_loopback_lists_the_runs_and_stops(
         assert url == f"http://127.0.0.1:{port}/"
         assert _listening_addresses(port) == {"127.0.0.1"}
         assert _servers_on(port), "the server's processes are found by their port"
+        # Only the server and its web worker: MLflow's job execution (a job runner and its
+        # queue consumers, a queue folder in /dev/shm left behind) is not started for a UI.
+        processes = _sessions_processes(_servers_on(port))
+        commands = [command for command, _ in processes.values()]
+        assert [c for c in commands if "huey" in c or "_job_runner" in c] == [], commands
+        assert all("_MLFLOW_HUEY_STORAGE_PATH=" not in env for _, env in processes.values())
         with urllib.request.urlopen(url, timeout=30) as page:  # noqa: S310
             assert "MLflow" in page.read().decode()
         experiments = _post(f"{url}ajax-api/2.0/mlflow/experiments/search", {"max_results": 10})
