@@ -4,6 +4,7 @@ with every rank's weights digest."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -131,6 +132,13 @@ def test_the_ui_starts_answers_on_loopback_lists_the_runs_and_stops(
 
         process.send_signal(stop)
         assert process.wait(timeout=60) == 0
+    except BaseException:
+        # A failed test must not leave the server running: it has a session of its own, which
+        # killing the command's does not reach.
+        for pid in _servers_on(port):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+        raise
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
