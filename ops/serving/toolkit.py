@@ -28,15 +28,34 @@ SERVE_VENV = ROOT / ".venv-serve"
 HOST = "127.0.0.1"
 
 # Asks the serving environment where the toolkit keeps its files (run with that env's python).
+# It finds the modules a server's worker imports without importing them (only the toolkit's
+# package, whose `__init__` is empty): importing the handler service imports torch, ~4
+# CPU-seconds for every server started. What is found but cannot be imported still fails at the
+# server's start, with the server's log in the message.
 _TOOLKIT_PROBE = """
-import json, os, sagemaker_pytorch_serving_container as pkg
-from sagemaker_pytorch_serving_container import handler_service
-etc = os.path.join(os.path.dirname(pkg.__file__), "etc")
-print(json.dumps({
-    "handler_service": handler_service.__file__,
+import importlib.util, json, os, sys
+needed = (
+    "torch", "ts", "sagemaker_inference", "sagemaker_pytorch_serving_container.handler_service"
+)
+def found(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # its package is missing
+        return False
+missing = [name for name in needed if not found(name)]
+if missing:
+    sys.exit("not installed: " + ", ".join(missing))
+handler = importlib.util.find_spec(needed[-1]).origin
+etc = os.path.join(os.path.dirname(handler), "etc")
+paths = {
+    "handler_service": handler,
     "default_config": os.path.join(etc, "default-ts.properties"),
     "log_config": os.path.join(etc, "log4j2.xml"),
-}))
+}
+absent = [path for path in paths.values() if not os.path.isfile(path)]
+if absent:
+    sys.exit("missing from the toolkit: " + ", ".join(absent))
+print(json.dumps(paths))
 """
 
 
@@ -60,10 +79,11 @@ class Toolkit:
 
 
 def find_toolkit(venv: Path) -> Toolkit:
-    """Ask `venv`'s python where the toolkit is installed.
+    """Ask `venv`'s python where the toolkit is installed (found, not imported).
 
     Raises:
-        ServeError: the environment does not exist or cannot import the toolkit.
+        ServeError: the environment does not exist, or lacks the toolkit, one of the modules
+            its workers import, or one of its files.
     """
     python = venv / "bin" / "python"
     if not python.is_file():
