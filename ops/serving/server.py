@@ -248,6 +248,12 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _wait_gone(pgid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def stop(server: Server, *, timeout: float = 20.0) -> None:
     """Stop the server's whole process group (TorchServe, the JVM, the Python workers).
 
@@ -260,13 +266,14 @@ def stop(server: Server, *, timeout: float = 20.0) -> None:
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=timeout)
     # The JVM and workers may outlive the leader for a moment; the group must end entirely.
-    deadline = time.monotonic() + timeout
-    while _group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    _wait_gone(process.pid, timeout)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
+    # A killed process stays in the group until its parent (for the leader's orphans, init)
+    # has reaped it: seen once under load, the group still there right after the SIGKILL.
+    _wait_gone(process.pid, 5.0)
     if server._log_handle is not None:
         server._log_handle.close()
     if server.owns_workdir:
