@@ -214,7 +214,7 @@ format: setup ## apply ruff's fixes and formatting
 schemas: setup ## regenerate configs/schema/*.json from the typed config models
 	$(PY) -m configs.schema_gen
 
-bench: setup ## bundling vs the sagemaker SDK and tar, cdk synth at 1-50 models and the CDK baselines (~17 min; tables)
+bench: setup ## bundling, cdk synth at 1-50 models, the CDK baselines, the scale scenarios, .ci/run on a fresh clone (tables, PASS/FAIL)
 	$(PY) -m bench
 
 lock: ## re-resolve constraints.txt from pyproject.toml in a throw-away environment

@@ -5,7 +5,8 @@ Prints the machine, one table for bundling (bundler cold and cache hit, the sage
 adds for the two example models (not in `--quick`), the scale scenarios (not in `--quick`:
 `make deploy-local` of 20 generated models, `make diff` of a one-model change among 50, the
 fire drill of one model; each with its split, CPU time and peak memory of its whole process
-tree), and the targets as PASS/FAIL lines.
+tree), `.ci/run` on a fresh clone of HEAD (not in `--quick`), and the targets as PASS/FAIL
+lines.
 The figures are printed, never asserted: the exit code is 0 whatever they say, unless
 `--strict` asks for 1 when a target fails.
 """
@@ -20,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import bundling, deploy_local, model_diff, scale, synth
+from bench import bundling, ci, deploy_local, model_diff, scale, synth
 from bench.measure import Summary
 
 FULL_SIZES = [50, 500, 2000]
@@ -66,7 +67,7 @@ def verdict(ok: bool, text: str) -> str:
     return f"{'PASS' if ok else 'FAIL'}  {text}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run: a smoke run")
     parser.add_argument("--runs", type=int, help="runs per measurement (default 3; quick 1)")
@@ -81,9 +82,17 @@ def main(argv: list[str] | None = None) -> int:
         help="leave out deploy-local, the 50-model diff and the drill",
     )
     parser.add_argument("--only-scale", action="store_true", help="the scale scenarios only")
+    parser.add_argument(
+        "--skip-ci", action="store_true", help="leave out .ci/run on a fresh clone of HEAD"
+    )
+    parser.add_argument("--only-ci", action="store_true", help=".ci/run on a fresh clone only")
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: tmp)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
     runs = args.runs or (1 if args.quick else 3)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     models = QUICK_MODELS if args.quick else FULL_MODELS
@@ -92,15 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}")
     print(f"runs: {runs} (medians; peak RSS is the largest over runs)\n", flush=True)
     verdicts: list[str] = []
+    chosen = sections(args)
     try:
-        if not (args.skip_bundling or args.only_scale):
+        if "bundling" in chosen:
             verdicts += bundling_report(workdir, sizes, runs, quick=args.quick)
-        if not (args.skip_synth or args.only_scale):
+        if "synth" in chosen:
             verdicts += synth_report(workdir, models, runs)
-        if not (args.skip_model_diff or args.quick or args.only_scale):
+        if "model-diff" in chosen:
             verdicts += model_diff_report(workdir, runs)
-        if not (args.skip_scale or args.quick):
+        if "scale" in chosen:
             verdicts += scale_report(workdir)
+        if "ci" in chosen:
+            verdicts += ci_report(workdir)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -108,6 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     failed = any(v.startswith("FAIL") for v in verdicts)
     return 1 if failed and args.strict else 0
+
+
+def sections(args: argparse.Namespace) -> list[str]:
+    """What to measure, in order: every section, less what `--quick` and the flags leave out."""
+    only = [name for name in ("scale", "ci") if getattr(args, f"only_{name}")]
+    left_out = {
+        "bundling": args.skip_bundling,
+        "synth": args.skip_synth,
+        "model-diff": args.skip_model_diff or args.quick,
+        "scale": args.skip_scale or args.quick,
+        "ci": args.skip_ci or args.quick,
+    }
+    return [name for name, out in left_out.items() if not out and (name in only or not only)]
 
 
 def bundling_report(workdir: Path, sizes: list[int], runs: int, *, quick: bool) -> list[str]:
@@ -318,6 +343,27 @@ def drill_report(workdir: Path) -> str:
     return verdict(drilled.seconds <= scale.DRILL_TARGET_SECONDS, f"drill of one model: "
                    f"{drilled.seconds:.1f} s, {drilled.cpu_seconds:.1f} CPU-s (target <= "
                    f"{scale.DRILL_TARGET_SECONDS:.0f} s)")  # fmt: skip
+
+
+def ci_report(workdir: Path) -> list[str]:
+    """`.ci/run` on a fresh clone of HEAD: one run, its phases, CPU time and peak memory."""
+    print(".ci/run on a fresh clone of HEAD (one run; uv's wheel cache as this machine has it)")
+    result = ci.measure(workdir)
+    run = result.sample
+    if result.uncommitted:
+        print(f"note: {result.uncommitted} uncommitted file(s) are not in the clone")
+    phases = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.phases.items())
+    print(f"commit {result.commit}: exit {run.returncode}; {run.seconds:.0f} s wall, "
+          f"{run.waited_cpu_seconds:.0f} CPU-s, peak {run.peak_rss_mb:.0f} MB in "
+          f"{run.peak_processes} processes\nphases: {phases or 'none printed'}\n"
+          f"tests: {result.tests or 'no pytest summary'}\n", flush=True)  # fmt: skip
+    if not result.passed:
+        print((run.stdout + run.stderr)[-4000:], flush=True)
+    return [
+        verdict(result.passed and run.seconds <= ci.TARGET_SECONDS, f".ci/run on a fresh "
+                f"clone: {run.seconds:.0f} s, exit {run.returncode} (target <= "
+                f"{ci.TARGET_SECONDS:.0f} s, green)")
+    ]  # fmt: skip
 
 
 def baseline_table(title: str, results: list[tuple[int, Summary]]) -> float:

@@ -34,6 +34,9 @@ class TreeSample:
     stdout: str
     stderr: str
     cpu_by_step: tuple[tuple[str, float], ...] = ()  # ("before", ...) then each `$ ` line
+    # the kernel's count (`wait4`) for the command and every process it waited for, directly or
+    # through its children: exact for those, blind to one reaped by init (a daemon's)
+    waited_cpu_seconds: float = 0.0
 
 
 def _split(
@@ -134,7 +137,8 @@ def run(
     assert process.stderr is not None
     stderr = process.stderr.read()
     reader.join()
-    process.wait()
+    _, status, usage = os.wait4(process.pid, 0)  # wait4, not wait: its resource usage too
+    process.returncode = os.waitstatus_to_exitcode(status)
     done.set()
     watcher.join()
     stdout = b"".join(lines)
@@ -147,4 +151,5 @@ def run(
         stdout=stdout.decode(errors="replace"),
         stderr=stderr.decode(errors="replace"),
         cpu_by_step=_split(marks, series),
+        waited_cpu_seconds=usage.ru_utime + usage.ru_stime,
     )
