@@ -46,7 +46,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 # pytest-xdist on every core, a module's tests on one worker: a module-scoped fixture (a
 # synthesized assembly, a running server, the one checkov run) is built once, not once per worker.
-PARALLEL := -n auto --dist loadfile
+# Modules are handed out in collection order, which tests/conftest.py makes heaviest tier first,
+# rather than by their number of tests (xdist's default).
+PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
 
 .PHONY: help check setup serve-setup taskcat-setup checkov-setup taskcat-synth taskcat-lint taskcat deploy-local emulator-stop drill train runs serve synth test lint format schemas bench lock clean diff deploy verify live-diff orphans retire lint-workflows
 

@@ -82,7 +82,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with its folder's tier; a test module outside the tiers stops the run."""
+    """Mark each test with its folder's tier; a test module outside the tiers stops the run.
+    Then order the tests heaviest tier first (see `heaviest_tier_first`)."""
     strays = set()
     for item in items:
         tier = tier_of(item.path)
@@ -97,6 +98,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"move each into tests/{{{','.join(TIERS)}}}/ (unit: no synth; synth: synthesizes; "
             "integration: serving, the emulator process, the CDK CLI or taskcat)"
         )
+    items[:] = heaviest_tier_first(items)
+
+
+def heaviest_tier_first(items: Sequence[pytest.Item]) -> list[pytest.Item]:
+    """Integration, then synth, then unit; each tier's modules and tests in collection order.
+
+    pytest-xdist hands out whole modules (`--dist loadfile`) in this order when the Makefile's
+    `--no-loadscope-reorder` asks it to keep it. Its default orders modules by their number of
+    tests, which sent the integration modules (a few tests each, a minute or more each) last:
+    one worker ran the last of them while the other had nothing left (bench/RESULTS.md, "The
+    order of the test modules"). Heaviest first, the unit tier's short modules are what is left
+    at the end, and they fill both workers until the run ends."""
+    weight = {tier: rank for rank, tier in enumerate(reversed(TIERS))}
+    return sorted(items, key=lambda item: weight[tier_of(item.path) or TIERS[0]])
 
 
 @dataclass(frozen=True)
