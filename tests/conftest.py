@@ -66,6 +66,15 @@ def tier_of(path: Path) -> str | None:
     return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
 
 
+def group_alive(pgid: int) -> bool:
+    """Whether process group `pgid` still has a member (a killed one counts until reaped)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """What the test modules imported lives as long as the process: out of the collector's
     sight (see `gc.set_threshold` above)."""

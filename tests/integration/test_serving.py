@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 from configs.evaluation import read_set
 from ops import serve, serving
 from ops.evaluation.evaluate import Job, Request, side_by_side
-from tests.conftest import ROOT, Synthesized
+from tests.conftest import ROOT, Synthesized, group_alive
 from tests.model_support import MODELS, example, instances, load
 
 JSON = "application/json"
@@ -65,14 +64,6 @@ def in_process(served: tuple[str, serving.Server]):
     _, server = served
     handler = load(server.model_dir / "code", "inference")
     return handler, handler.model_fn(str(server.model_dir))
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def port_open(port: int) -> bool:

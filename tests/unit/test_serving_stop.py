@@ -13,16 +13,9 @@ import time
 from pathlib import Path
 
 from ops.serving.server import Server, stop
+from tests.conftest import group_alive
 
 IGNORES_TERM = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)"
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def reap_late(process: subprocess.Popen[bytes], delay: float) -> threading.Thread:
