@@ -98,10 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     models = QUICK_MODELS if args.quick else FULL_MODELS
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {machine()}")
-    print(f"runs: {runs} (medians; peak RSS is the largest over runs)\n", flush=True)
-    verdicts: list[str] = []
     chosen = sections(args)
+    print(f"machine: {machine()}")
+    if set(chosen) & {"bundling", "synth", "model-diff"}:  # the scale and CI runs are one each
+        print(f"runs: {runs} (medians; peak RSS is the largest over runs)")
+    print(flush=True)
+    verdicts: list[str] = []
     try:
         if "bundling" in chosen:
             verdicts += bundling_report(workdir, sizes, runs, quick=args.quick)
