@@ -27,7 +27,6 @@ from bench.measure import ROOT
 
 TARGET_SECONDS = 600.0
 _PHASE = re.compile(r"^ci: (.+) took (\d+) s$", re.MULTILINE)
-_EXITS = re.compile(r"^ci: lint exit (\d+), tests exit (\d+)$", re.MULTILINE)
 _SUMMARY = re.compile(r"^=+ (.*\b(?:passed|failed)\b.*) in [0-9.]+s\b.*=+$", re.MULTILINE)
 # Set by a developer's shell or by `make`, never by CI's: they would change what .ci/run does.
 _NOT_IN_CI = (

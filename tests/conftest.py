@@ -116,9 +116,9 @@ def heaviest_tier_first(items: Sequence[pytest.Item]) -> list[pytest.Item]:
     pytest-xdist hands out whole modules (`--dist loadfile`) in this order when the Makefile's
     `--no-loadscope-reorder` asks it to keep it. Its default orders modules by their number of
     tests, which sent the integration modules (a few tests each, a minute or more each) last:
-    one worker ran the last of them while the other had nothing left (bench/RESULTS.md, "The
-    order of the test modules"). Heaviest first, the unit tier's short modules are what is left
-    at the end, and they fill both workers until the run ends."""
+    one worker ran the last of them while the other had nothing left (bench/RESULTS.md, "CI in
+    `make bench`, the order of the test modules"). Heaviest first, the unit tier's short
+    modules are what is left at the end, and they fill both workers until the run ends."""
     weight = {tier: rank for rank, tier in enumerate(reversed(TIERS))}
     return sorted(items, key=lambda item: weight[tier_of(item.path) or TIERS[0]])
 
