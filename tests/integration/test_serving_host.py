@@ -17,8 +17,8 @@ import pytest
 
 from ops import serving
 from ops.serving import host as hosting
-from tests.conftest import Synthesized
-from tests.integration.test_serving import group_alive, port_open
+from tests.conftest import Synthesized, group_alive
+from tests.integration.test_serving import port_open
 from tests.model_support import example, instances, load
 
 JSON = "application/json"
