@@ -15,7 +15,10 @@ from pathlib import Path
 from ops.serving.server import Server, stop
 from tests.conftest import group_alive
 
-IGNORES_TERM = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)"
+IGNORES_TERM = (
+    "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print('ignoring', flush=True)\ntime.sleep(60)"
+)
 
 
 def reap_late(process: subprocess.Popen[bytes], delay: float) -> threading.Thread:
@@ -35,14 +38,17 @@ def test_stop_waits_until_a_killed_member_has_left_the_group(tmp_path: Path) -> 
     leader = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)"], process_group=0
     )
-    member = subprocess.Popen([sys.executable, "-c", IGNORES_TERM], process_group=leader.pid)
+    member = subprocess.Popen(
+        [sys.executable, "-c", IGNORES_TERM], process_group=leader.pid, stdout=subprocess.PIPE
+    )
     reaper = reap_late(member, delay=1.0)
     server = Server(
         url="http://127.0.0.1:1", port=1, model_dir=tmp_path, workdir=tmp_path, log_path=None,
         process=leader, owns_workdir=False,
     )  # fmt: skip
     try:
-        time.sleep(0.3)  # the member has set its handler
+        assert member.stdout is not None
+        assert member.stdout.readline() == b"ignoring\n"  # its handler is set
         stop(server, timeout=0.5)
         assert not group_alive(leader.pid)
         assert leader.returncode == -signal.SIGTERM
@@ -53,3 +59,5 @@ def test_stop_waits_until_a_killed_member_has_left_the_group(tmp_path: Path) -> 
             if process.poll() is None:
                 process.kill()
         reaper.join(timeout=5)
+        if member.stdout is not None:
+            member.stdout.close()
