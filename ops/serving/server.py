@@ -63,10 +63,12 @@ class Server:
     _log_handle: IO[bytes] | None = field(default=None, repr=False)
 
     def log_tail(self, lines: int = 40) -> str:
-        """The last lines of the server's console log ('' when it was not captured)."""
+        """The last lines of the server's console log ('' when it was not captured), without
+        TorchServe's periodic metric lines (`TS_METRICS`), which would crowd out a traceback."""
         if self.log_path is None or not self.log_path.is_file():
             return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        logged = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join([line for line in logged if " TS_METRICS - " not in line][-lines:])
 
 
 def extract(archive: Path, model_dir: Path) -> Path:
@@ -183,15 +185,38 @@ def ping(server: Server, *, timeout: float = 2.0) -> bool:
         return False
 
 
-def _model_ready(server: Server, model: str) -> bool:
-    """TorchServe answers /ping before the worker has run model_fn; its model API knows."""
+# TorchServe starts a model's worker process again each time it dies, backing off 1, 1, 2, 3, 5...
+# seconds, for as long as the server runs (TorchServe's `WorkerThread`, seen in its log as "Retry
+# worker"). A handler that raises while loading would so hold `wait_ready` for its whole timeout
+# (three minutes by default) before it said anything. The model's describe API
+# (https://pytorch.org/serve/management_api.html) names the worker's process (`pid`, -1 until the
+# first one connects; the last one's until the next one connects, measured with TorchServe 0.12):
+# a named process that has left the server's process group while no worker is READY has died
+# loading the model. `wait_ready` gives up at the second such death: one could be a worker killed
+# from outside (out of memory), from which TorchServe's next start recovers; a handler that fails
+# the same way twice will fail every time.
+WORKER_DEATHS = 2
+
+
+def _workers(server: Server, model: str) -> list[dict[str, object]]:
+    """The model's workers as TorchServe's describe API lists them ([] while it cannot say)."""
     try:
         with urllib.request.urlopen(f"{server.url}/models/{model}", timeout=2.0) as response:  # noqa: S310
             described = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
-        return False
-    workers = described[0].get("workers", []) if described else []
-    return any(worker.get("status") == "READY" for worker in workers)
+        return []
+    if not isinstance(described, list) or not described or not isinstance(described[0], dict):
+        return []
+    workers = described[0].get("workers", [])
+    return [worker for worker in workers if isinstance(worker, dict)]
+
+
+def _left_group(pid: int, group: int) -> bool:
+    """True when process `pid` is no longer in process group `group` (it ended, was reaped)."""
+    try:
+        return os.getpgid(pid) != group
+    except ProcessLookupError:
+        return True
 
 
 def wait_ready(
@@ -201,19 +226,45 @@ def wait_ready(
     yet, as a multi-model host starts).
 
     Raises:
-        ServeError: the server exited, or was not ready within `timeout` seconds; the message
+        ServeError: the server exited, the model's worker died twice while loading it (see
+            `WORKER_DEATHS`), or the server was not ready within `timeout` seconds; the message
             ends with the tail of its log.
     """
     deadline = time.monotonic() + timeout
+    died: set[int] = set()
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise ServeError(
                 f"the server exited with code {server.process.returncode}:\n{server.log_tail()}"
             )
-        if ping(server) and (model is None or _model_ready(server, model)):
-            return
+        if model is None:
+            if ping(server):
+                return
+        else:
+            workers = _workers(server, model)
+            if any(worker.get("status") == "READY" for worker in workers) and ping(server):
+                return
+            died |= _dead(workers, group=server.process.pid)
+            if len(died) >= WORKER_DEATHS:
+                raise ServeError(_died_message(server, model, len(died)))
         time.sleep(0.5)
     raise ServeError(f"the server was not ready after {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def _dead(workers: list[dict[str, object]], *, group: int) -> set[int]:
+    """The processes the workers are listed with that are no longer in the server's group."""
+    pids = {worker.get("pid") for worker in workers if worker.get("status") != "READY"}
+    return {pid for pid in pids if isinstance(pid, int) and pid > 0 and _left_group(pid, group)}
+
+
+def _died_message(server: Server, model: str, deaths: int) -> str:
+    where = server.log_tail()
+    if not where:
+        where = "its traceback is in the server's output above"
+    return (
+        f"the worker of model {model!r} died {deaths} times while loading it "
+        f"(TorchServe would start it again and again):\n{where}"
+    )
 
 
 def invoke(

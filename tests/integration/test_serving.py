@@ -167,8 +167,12 @@ def test_a_broken_bundle_fails_fast_and_cleans_up(tmp_path: Path) -> None:
     (model_dir / "code" / "inference.py").write_text("raise RuntimeError('broken on purpose')\n")
     server = serving.start(model_dir, workdir=tmp_path / "work")
     try:
-        with pytest.raises(serving.ServeError):
-            serving.wait_ready(server, timeout=15)
+        # TorchServe starts the worker again each time it dies; `wait_ready` must not wait out
+        # its timeout (three minutes) for a model that cannot load, and must say why.
+        with pytest.raises(serving.ServeError, match="died 2 times while loading") as raised:
+            serving.wait_ready(server)
     finally:
         serving.stop(server)
+    assert "RuntimeError: broken on purpose" in str(raised.value)  # the handler's own traceback
+    assert "TS_METRICS" not in str(raised.value)
     assert not group_alive(server.process.pid)
