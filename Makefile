@@ -21,28 +21,27 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # the same pins, resolved to the same versions as pip would (`pip freeze` identical), in 60 % of
 # pip's CPU time for the four and a third of its wall time: it resolves, downloads and unpacks in
 # a few seconds where pip took minutes, and its cache shares the wheels the environments have in
-# common (torch, boto3...). Most of what is left is compiling bytecode (bench/RESULTS.md, "CI on
-# a fresh clone").
+# common (torch, boto3...).
 UV_VENV := .venv-uv
 UV_STAMP := $(UV_VENV)/.installed
 # uv reads neither pip's configuration nor PIP_* variables: the find-links pip is given
 # (PIP_FIND_LINKS, else pip's config; here a local folder holding the CPU build of torch) are
 # passed on to it. Where none is given (a laptop, a GitHub runner): torch's page on PyTorch's CPU
 # index, since the build constraints.txt pins (+cpu) is not on PyPI; one project's page, so no
-# other package can come from there. Each environment's bytecode is compiled at install time:
-# with PYTHONDONTWRITEBYTECODE (below), an uncompiled environment would compile every module it
-# imports again in every process (~15 CPU s for one process importing torch, aws_cdk, mlflow,
-# moto and sagemaker).
+# other package can come from there. Bytecode is not compiled at install: Python compiles a
+# module the first time a process imports it and keeps the result in its __pycache__, as it does
+# by default (no PYTHONDONTWRITEBYTECODE here), so only what is imported is ever compiled.
+# Compiling the four environments whole was ~290 of the installs' ~350 CPU s (bench/RESULTS.md,
+# "Bytecode when it is imported").
 TORCH_CPU_WHEELS := https://download.pytorch.org/whl/cpu/torch/
 PIP_FIND_LINKS ?= $(or $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null),$(TORCH_CPU_WHEELS))
-UV_INSTALL = $(UV_VENV)/bin/uv pip install --compile-bytecode \
+UV_INSTALL = $(UV_VENV)/bin/uv pip install \
 	$(foreach links,$(PIP_FIND_LINKS),--find-links $(links)) --python
 
 # Node 20 is what this machine has; the workflows run Node 22.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The sagemaker SDK reports usage unless told not to; synth and tests never reach the network.
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
-export PYTHONDONTWRITEBYTECODE := 1
 
 # pytest-xdist on every core, a module's tests on one worker: a module-scoped fixture (a
 # synthesized assembly, a running server, the one checkov run) is built once, not once per worker.

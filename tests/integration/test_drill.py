@@ -47,7 +47,6 @@ def drill(root: Path, work: Path, *arguments: str) -> subprocess.CompletedProces
         return subprocess.run(
             [*command, "--root", str(root), "--work", str(work)],
             cwd=ROOT,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
             capture_output=True,
             text=True,
             timeout=DRILL_TIMEOUT_S,
