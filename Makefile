@@ -30,9 +30,11 @@ UV_STAMP := $(UV_VENV)/.installed
 # index, since the build constraints.txt pins (+cpu) is not on PyPI; one project's page, so no
 # other package can come from there. Bytecode is not compiled at install: Python compiles a
 # module the first time a process imports it and keeps the result in its __pycache__, as it does
-# by default (no PYTHONDONTWRITEBYTECODE here), so only what is imported is ever compiled.
-# Compiling the four environments whole was ~290 of the installs' ~350 CPU s (bench/RESULTS.md,
-# "Bytecode when it is imported").
+# by default, so only what is imported is ever compiled. Compiling the four environments whole
+# was ~290 of the installs' ~350 CPU s (bench/RESULTS.md, "Bytecode when it is imported").
+# That needs Python allowed to write it: PYTHONDONTWRITEBYTECODE, set in this machine's own
+# environment, is not passed on to anything make runs (below); with it, every process would
+# compile every module it imports, every time.
 TORCH_CPU_WHEELS := https://download.pytorch.org/whl/cpu/torch/
 PIP_FIND_LINKS ?= $(or $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null),$(TORCH_CPU_WHEELS))
 UV_INSTALL = $(UV_VENV)/bin/uv pip install \
@@ -42,6 +44,7 @@ UV_INSTALL = $(UV_VENV)/bin/uv pip install \
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The sagemaker SDK reports usage unless told not to; synth and tests never reach the network.
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
+unexport PYTHONDONTWRITEBYTECODE
 
 # pytest-xdist on every core, a module's tests on one worker: a module-scoped fixture (a
 # synthesized assembly, a running server, the one checkov run) is built once, not once per worker.
