@@ -31,7 +31,7 @@ UV_STAMP := $(UV_VENV)/.installed
 # other package can come from there. Bytecode is not compiled at install: Python compiles a
 # module the first time a process imports it and keeps the result in its __pycache__, as it does
 # by default, so only what is imported is ever compiled. Compiling the four environments whole
-# was ~290 of the installs' ~350 CPU s (bench/RESULTS.md, "Bytecode when it is imported").
+# was ~285 of the installs' ~340 CPU s (bench/RESULTS.md, "Bytecode when it is imported").
 # That needs Python allowed to write it: PYTHONDONTWRITEBYTECODE, set in this machine's own
 # environment, is not passed on to anything make runs (below); with it, every process would
 # compile every module it imports, every time.
