@@ -19,7 +19,7 @@ import gc
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,16 @@ atexit.register(gc.freeze)
 # Set before aws_cdk is imported anywhere: the CDK's node process reads them at start-up.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("SAGEMAKER_TELEMETRY_OPT_OUT", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _diff_engine_stopped() -> Iterator[None]:
+    """The diff engine a test starts serves the process's later diffs (`ops.diff.engine`); the
+    session stops it rather than leave it to the process's exit."""
+    yield
+    from ops.diff import engine
+
+    engine.close()
 
 
 def tier_of(path: Path) -> str | None:

@@ -2,10 +2,14 @@
 // Diffs pairs of CloudFormation templates with the CDK's own engine (@aws-cdk/cloudformation-diff,
 // pinned in package.json) and prints the result as JSON for ops/diff/engine.py to read.
 //
-// stdin:  [{"stack": "Staging-iris", "old": {template} | null, "new": {template} | null}, ...]
-// stdout: [{"stack", "resources": [{logicalId, type, impact, path, properties: [{name, impact}]}],
+// One request per line of stdin, one answer per line of stdout, until stdin closes:
+// request: [{"stack": "Staging-iris", "old": {template} | null, "new": {template} | null}, ...]
+// answer:  {"results": [{"stack", "resources": [{logicalId, type, impact, path, properties: [...]}],
 //           "iam": {"statements": [[...]], "managedPolicies": [[...]], "broadened": bool},
-//           "securityGroups": bool, "text": "<cdk diff output>", "securityText": "..."}]
+//           "securityGroups": bool, "text": "<cdk diff output>", "securityText": "..."}]}
+//          or {"error": "<what went wrong>"}, and the process goes on to the next request.
+// The engine loads the CloudFormation resource specification once, at its first diff (about a
+// CPU-second), so a process that diffs many times keeps one of these running (engine.py).
 // No credentials, no network: the old template stands for what is deployed.
 'use strict';
 
@@ -74,10 +78,21 @@ function diffOne({ stack, old: oldTemplate, new: newTemplate }) {
   };
 }
 
+function answer(line) {
+  try {
+    return { results: JSON.parse(line).map(diffOne) };
+  } catch (error) {
+    return { error: String((error && error.stack) || error) };
+  }
+}
+
 function main() {
-  const input = require('fs').readFileSync(0, 'utf8');
-  const pairs = JSON.parse(input);
-  process.stdout.write(JSON.stringify(pairs.map(diffOne)));
+  const lines = require('readline').createInterface({ input: process.stdin, terminal: false });
+  lines.on('line', (line) => {
+    if (line.trim()) {
+      process.stdout.write(JSON.stringify(answer(line)) + '\n');
+    }
+  });
 }
 
 main();

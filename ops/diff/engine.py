@@ -1,20 +1,28 @@
 """The bridge to the CDK's own diff engine: `@aws-cdk/cloudformation-diff`, run by node.
 
-`cfn_diff.js` beside this module takes (stack, old template, new template) triples on stdin and
-answers with JSON: each resource's change and its impact (replace, destroy, orphan), the IAM and
-security group changes as the engine tabulates them, and the engine's own text, which is what
-`cdk diff` prints. One node process diffs every stack of a change, so start-up is paid once.
+`cfn_diff.js` beside this module takes (stack, old template, new template) triples, one request
+per line of its stdin, and answers each with a line of JSON: each resource's change and its impact
+(replace, destroy, orphan), the IAM and security group changes as the engine tabulates them, and
+the engine's own text, which is what `cdk diff` prints.
+
+The engine's first diff loads the CloudFormation resource specification (about a CPU-second,
+measured: most of a one-stack diff), so a process keeps one node process for all its diffs and
+closes it as it exits (`close`). A command diffs once; a test session diffs dozens of times.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import subprocess
+import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ENGINE = Path(__file__).with_name("cfn_diff.js")
 
@@ -77,31 +85,101 @@ def _result(item: Mapping[str, Any]) -> EngineResult:
     )
 
 
+class _Engine:
+    """One running `node cfn_diff.js`: a request is a line on its stdin, its answer a line on its
+    stdout. The engine exits when its stdin closes, so it ends with this process however that
+    ends; stderr goes to a file, read when the engine fails."""
+
+    def __init__(self) -> None:
+        # Open as long as the engine runs; `close` closes it.
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            self.process = subprocess.Popen(
+                ["node", str(ENGINE)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"},
+                cwd=ENGINE.parent,
+            )
+        except FileNotFoundError as error:
+            self.stderr.close()
+            raise DiffError("node is not on PATH; the diff engine needs Node 20+") from error
+        self.pid = os.getpid()
+
+    def ask(self, request: bytes) -> dict[str, Any]:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(request + b"\n")
+            stdin.flush()
+            line = stdout.readline()
+        except BrokenPipeError:
+            line = b""
+        if not line:
+            errors = self.errors()
+            self.close()
+            raise DiffError(f"the diff engine failed:\n{errors}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def errors(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace").strip()
+
+    def close(self) -> None:
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.stderr.close()
+
+
+_engine: _Engine | None = None
+_lock = threading.Lock()
+
+
+def close() -> None:
+    """Stop this process's engine, if it started one (also done as the process exits)."""
+    global _engine
+    with _lock:
+        if _engine is not None and _engine.pid == os.getpid():
+            _engine.close()
+        _engine = None
+
+
+atexit.register(close)
+
+
 def run_engine(
     pairs: Sequence[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]],
 ) -> list[EngineResult]:
-    """Diff each (stack, old, new) with `@aws-cdk/cloudformation-diff` in one node process.
+    """Diff each (stack, old, new) with `@aws-cdk/cloudformation-diff`, in this process's engine.
 
     A missing template (None) is a stack that is created or destroyed.
 
     Raises:
         DiffError: node is missing or the engine failed; the message says which.
     """
+    global _engine
     if not pairs:
         return []
-    payload = json.dumps([{"stack": name, "old": old, "new": new} for name, old, new in pairs])
-    try:
-        done = subprocess.run(
-            ["node", str(ENGINE)],
-            input=payload,
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"},
-            cwd=ENGINE.parent,
-        )
-    except FileNotFoundError as error:
-        raise DiffError("node is not on PATH; the diff engine needs Node 20+") from error
-    if done.returncode != 0:
-        raise DiffError(f"the diff engine failed:\n{done.stderr.strip()}")
-    return [_result(item) for item in json.loads(done.stdout)]
+    request = json.dumps([{"stack": name, "old": old, "new": new} for name, old, new in pairs])
+    with _lock:
+        if _engine is None or _engine.pid != os.getpid():  # none yet, or a forked parent's
+            _engine = _Engine()
+        engine = _engine
+        try:
+            answer = engine.ask(request.encode())
+        except DiffError:
+            _engine = None
+            raise
+    if "error" in answer:
+        raise DiffError(f"the diff engine failed:\n{answer['error']}")
+    return [_result(item) for item in answer["results"]]
