@@ -166,7 +166,6 @@ def synthesize(
     cache_dir: Path,
     *,
     stacks: Sequence[str] = (),
-    builtin_validation: bool = False,
 ) -> Synthesized:
     """Load `root`'s configs and synthesize its stacks into `outdir`, in this process.
 
@@ -175,12 +174,12 @@ def synthesize(
     their models bundled (each stack costs the CDK's node process about a CPU-second). Empty:
     every stack.
 
-    `builtin_validation`: the CDK's own CloudFormation validation, which `cdk synth` runs after
-    the templates are written. It changes no template: it adds its findings (as warnings) to
-    validation-report.json beside the project's checks, which never turns it off. Only a test
-    that asserts on that report needs it on; off, a synth saves its check of each template
-    (about half a CPU-second) and, if it is the first in the process, the building of its
-    schema engine (8 to 12 CPU-seconds, once per node process)."""
+    The CDK's own CloudFormation validation, which `cdk synth` runs after the templates are
+    written, is off: it changes no template, only adds its findings (as warnings) to
+    validation-report.json beside the project's checks, which stay on. Off, a synth saves its
+    check of each template (about half a CPU-second) and, if it is the first in the process, the
+    building of its schema engine (5 to 12 CPU-seconds, once per node process). Its verdict on
+    the real app is asserted where the CLI synthesizes it (tests/integration/test_cdk_cli.py)."""
     from aws_cdk import App
 
     from configs.loader import load_project
@@ -189,9 +188,7 @@ def synthesize(
     project = load_project(root)
     # The same context the CLI passes from cdk.json, so templates match `npx cdk synth`.
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    app = App(
-        outdir=str(outdir), context=context, builtin_cloud_formation_validation=builtin_validation
-    )
+    app = App(outdir=str(outdir), context=context, builtin_cloud_formation_validation=False)
     built = add_stacks(app, project, cache_dir=cache_dir, selection=stacks)
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
@@ -212,17 +209,20 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The real app, synthesized once per session. xdist's workers share one session folder
     (the parent of their own): the first worker to ask synthesizes under a lock and writes down
     what it made; the others wait for the lock and read it, instead of synthesizing again.
-    As `cdk synth` does, with the CDK's built-in validation (test_lint reads its report)."""
+    The project's own checks run as in `cdk synth` (test_lint reads their report); the CDK's
+    built-in validation does not: it would cost the synth every other worker waits for 5 to 6 of
+    its 10 seconds here, and it changes no template. The integration tier asserts on its report
+    where the CLI synthesizes the whole app (test_cdk_cli)."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         base = tmp_path_factory.mktemp("synth")
-        return synthesize(ROOT, base / "cdk.out", SESSION_CACHE, builtin_validation=True)
+        return synthesize(ROOT, base / "cdk.out", SESSION_CACHE)
     base = tmp_path_factory.getbasetemp().parent / "synth"
     base.mkdir(exist_ok=True)
     record = base / "synthesized.json"
     with (base / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not record.exists():
-            made = synthesize(ROOT, base / "cdk.out", SESSION_CACHE, builtin_validation=True)
+            made = synthesize(ROOT, base / "cdk.out", SESSION_CACHE)
             bundles = {name: asdict(bundle) for name, bundle in made.bundles.items()}
             written = {"templates": made.templates, "bundles": bundles}
             record.write_text(json.dumps(written, default=str))

@@ -10,11 +10,12 @@ whose strings hash otherwise (set and dict order that leaked into a definition w
 The clock is faked for Python's `time` (datetime and node keep the real clock, minutes apart
 from the session's synth, in another time zone).
 
-The CDK's built-in CloudFormation validation is off in that process (`CDK_VALIDATION=false`):
-it only reads the finished templates and writes validation-report.json, which is not compared
-here (test_lint asserts on the session synth's report), and building its schema engine costs
-the process about 12 of its 29 CPU-seconds. Templates, archives and manifests are made
-before it runs and are the same with it on or off.
+The CDK's built-in CloudFormation validation is off in that process (`CDK_VALIDATION=false`),
+as in the session synth it is compared with: it only reads the finished templates and writes
+validation-report.json, which is not compared here (tests/integration/test_cdk_cli.py asserts
+on its verdict), and building its schema engine costs the process about 12 of its 29
+CPU-seconds. Templates, archives and manifests are made before it runs and are the same with it
+on or off.
 """
 
 from __future__ import annotations
