@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from moto import mock_aws
 
 from ops.emulator.extensions import registry_policy
 from ops.emulator.patching import Patches
+from tests.conftest import ROOT
 from tests.service_models import shared_service_models
 
 REGION = "eu-west-1"
@@ -78,26 +80,30 @@ def sagemaker(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def empty_mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def empty_mlflow_store() -> Path:
     """An MLflow SQLite store with its tables made, for tests to copy (`mlflow_store_at`).
 
-    Making the tables runs MLflow's schema migrations, about 4 CPU-s: once per session, not
-    once per module or test. xdist's workers share the session folder (the parent of their
-    own): the first to ask makes the store under a lock, the others find it there.
+    Making the tables runs MLflow's schema migrations, about 4 to 6 CPU-seconds: once, then
+    kept between runs in `.cache/`, as the session synth's bundles are (tests/conftest.py). The
+    tables are what this MLflow's migrations make, with this SQLAlchemy, so the store's folder is
+    named by both versions: an upgrade makes a new one. Every worker and every concurrent run in
+    this checkout finds it there; the first to ask makes it under a lock. Tests only copy it.
     """
-    base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / "mlflow-store"
-    folder.mkdir(exist_ok=True)
+    from importlib.metadata import version
+
+    versions = f"mlflow-{version('mlflow')}-sqlalchemy-{version('sqlalchemy')}"
+    folder = ROOT / ".cache" / "test-mlflow" / versions
+    folder.mkdir(parents=True, exist_ok=True)
     database = folder / "mlflow.db"
     with (folder / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not database.exists():
             from mlflow import MlflowClient
 
-            making = folder / "making" / "mlflow.db"
-            making.parent.mkdir()
+            making = Path(tempfile.mkdtemp(dir=folder)) / "mlflow.db"
             MlflowClient(tracking_uri=f"sqlite:///{making}").search_experiments()
             making.replace(database)
+            making.parent.rmdir()
     return database
 
 
