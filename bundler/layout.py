@@ -142,7 +142,8 @@ def _checked_file(path: Path, base: Path) -> Path:
     return real
 
 
-def _skipped(relative: PurePosixPath) -> bool:
+def skipped(relative: PurePosixPath) -> bool:
+    """Whether a file at `relative` (below a bundled folder) is litter that is never bundled."""
     if any(part in SKIPPED_DIRS for part in relative.parts[:-1]):
         return True
     return any(fnmatch.fnmatch(relative.name, pattern) for pattern in SKIPPED_FILES)
@@ -160,7 +161,7 @@ def _walk(base: Path) -> Iterator[str]:
                 )
         for filename in sorted(filenames):
             relative = PurePosixPath((here / filename).relative_to(base).as_posix())
-            if not _skipped(relative):
+            if not skipped(relative):
                 yield str(relative)
 
 

@@ -15,18 +15,25 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from bundler.layout import skipped
 from ops.evaluation.evaluate import RUNNER, Answer, Evaluation, Job
 
 FORMAT = 1  # bump when what is stored changes shape
 
 
 def _file_sha256(path: Path) -> str:
+    """A file's sha256, or a folder's over its files' paths and sha256s. In a folder, what the
+    bundler never bundles is left out: the runner starts in the folder, as TorchServe does, and
+    Python writes the handler's bytecode there, which would make the next key another."""
     if path.is_dir():
         digest = hashlib.sha256()
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            digest.update(str(file.relative_to(path)).encode() + b"\0")
+            relative = PurePosixPath(file.relative_to(path).as_posix())
+            if skipped(relative):
+                continue
+            digest.update(str(relative).encode() + b"\0")
             digest.update(_file_sha256(file).encode())
         return digest.hexdigest()
     with path.open("rb") as handle:

@@ -92,3 +92,26 @@ def test_a_damaged_entry_is_evaluated_again(tmp_path: Path) -> None:
         entry.write_text("{not json")
     _, hit = cached(jobs(tmp_path), venv=env, directory=store, evaluate=evaluator)
     assert not hit and evaluator.runs == 2
+
+
+def test_a_folder_bundle_is_known_again_after_its_handler_was_imported(tmp_path: Path) -> None:
+    """An extracted bundle (an uncompressed model asset) is evaluated in place, and Python
+    writes the handler's bytecode into it: that is not a new bundle. A changed file is."""
+    folder = tmp_path / "asset.0123"
+    (folder / "code").mkdir(parents=True)
+    (folder / "code" / "inference.py").write_text("def model_fn(model_dir): ...\n")
+    (folder / "model.pt").write_bytes(b"weights")
+    (tmp_path / "base.tar.gz").write_bytes(b"base")
+    folder_jobs = [
+        Job(tmp_path / "base.tar.gz", "inference.py", (REQUEST,)),
+        Job(folder, "inference.py", (REQUEST,)),
+    ]
+    evaluator, env, store = Evaluator(), venv(tmp_path), tmp_path / "cache"
+    cached(folder_jobs, venv=env, directory=store, evaluate=evaluator)
+    (folder / "code" / "__pycache__").mkdir()
+    (folder / "code" / "__pycache__" / "inference.cpython-311.pyc").write_bytes(b"\x00bytecode")
+    _, hit = cached(folder_jobs, venv=env, directory=store, evaluate=evaluator)
+    assert hit and evaluator.runs == 1
+    (folder / "model.pt").write_bytes(b"retrained")
+    _, hit = cached(folder_jobs, venv=env, directory=store, evaluate=evaluator)
+    assert not hit and evaluator.runs == 2
