@@ -203,7 +203,7 @@ lint: setup ## ruff, format check, mypy and the architecture contracts (import-l
 # Prints its time. It runs Hypothesis' "dev" profile, a quarter of the examples `make test`
 # runs (tests/unit/conftest.py).
 # Its test files go to tmpfs where the machine has one (/dev/shm): a run makes and removes
-# ~17,000 of them (about 200 copies of configs/ and models/ among them), 4 to 11 s less of a
+# ~17,000 of them (about 200 copies of configs/ and models/ among them), 5 to 11 s less of a
 # run there (bench/RESULTS.md). One folder per checkout, which pytest empties as each run starts
 # (--basetemp); a failing test's files stay in it until then. `make test` keeps pytest's own
 # folder on disk: the integration tier writes gigabytes.
