@@ -105,7 +105,7 @@ class _Engine:
         except FileNotFoundError as error:
             self.stderr.close()
             raise DiffError("node is not on PATH; the diff engine needs Node 20+") from error
-        self.pid = os.getpid()
+        self.owner = os.getpid()  # the process that started it (node's is process.pid)
 
     def ask(self, request: bytes) -> dict[str, Any]:
         stdin, stdout = self.process.stdin, self.process.stdout
@@ -149,7 +149,7 @@ def close() -> None:
     """Stop this process's engine, if it started one (also done as the process exits)."""
     global _engine
     with _lock:
-        if _engine is not None and _engine.pid == os.getpid():
+        if _engine is not None and _engine.owner == os.getpid():
             _engine.close()
         _engine = None
 
@@ -172,7 +172,7 @@ def run_engine(
         return []
     request = json.dumps([{"stack": name, "old": old, "new": new} for name, old, new in pairs])
     with _lock:
-        if _engine is None or _engine.pid != os.getpid():  # none yet, or a forked parent's
+        if _engine is None or _engine.owner != os.getpid():  # none yet, or a forked parent's
             _engine = _Engine()
         engine = _engine
         try:
