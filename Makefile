@@ -202,12 +202,12 @@ lint: setup ## ruff, format check, mypy and the architecture contracts (import-l
 # the tests (it is one process; the tests take every core), its output printed after theirs.
 # Prints its time. It runs Hypothesis' "dev" profile, a quarter of the examples `make test`
 # runs (tests/unit/conftest.py).
-# Its test files go to tmpfs where the machine has one (/dev/shm): a run makes and removes
-# ~17,000 of them (about 200 copies of configs/ and models/ among them), 5 to 11 s less of a
-# run there (bench/RESULTS.md). One folder per checkout, which pytest empties as each run starts
+# Its test files go to tmpfs where the machine has one it may write (/dev/shm): a run makes and
+# removes ~17,000 of them (about 200 copies of configs/ and models/ among them), 5 to 11 s less
+# of a run there (bench/RESULTS.md). One folder per checkout, which pytest empties as each run starts
 # (--basetemp); a failing test's files stay in it until then. `make test` keeps pytest's own
 # folder on disk: the integration tier writes gigabytes.
-CHECK_BASETEMP = $(if $(wildcard /dev/shm/.),--basetemp=/dev/shm/make-check-$(shell id -u)-$(shell printf %s '$(CURDIR)' | cksum | cut -d' ' -f1))
+CHECK_BASETEMP = $(if $(shell test -w /dev/shm && echo yes),--basetemp=/dev/shm/make-check-$(shell id -u)-$(shell printf %s '$(CURDIR)' | cksum | cut -d' ' -f1))
 check: export HYPOTHESIS_PROFILE := dev
 check: setup checkov-setup ## lint + unit and synth tests with checkov (no serving stack, emulator or taskcat); prints its time
 	@start=$$(date +%s); log=$$(mktemp); \
